@@ -1,0 +1,51 @@
+# prepdeck: `make build` and `make test` do all set-up on a fresh machine.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+OUT    := build
+PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
+
+# Stamps record which dependency set is installed; they are redone when the pins change.
+RUNTIME_STAMP := $(VENV)/.installed-runtime
+DEV_STAMP     := $(VENV)/.installed-dev
+
+.PHONY: all build test lint check bench screenshots clean distclean lock
+
+all: build
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(RUNTIME_STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) install -c constraints.txt -e .
+	touch $@
+
+$(DEV_STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) install -c constraints.txt -e '.[test,examples]'
+	touch $@ $(RUNTIME_STAMP)
+
+build: $(RUNTIME_STAMP)
+	$(BIN)/prepdeck build --content content --out $(OUT)
+
+test: $(DEV_STAMP)
+	$(BIN)/prepdeck check --strict --content content
+	$(BIN)/python -m pytest
+
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check generator tests content/examples
+	$(BIN)/ruff format --check generator tests content/examples
+
+check: lint test
+
+clean:
+	rm -rf $(OUT) .pytest_cache .ruff_cache .hypothesis
+
+distclean: clean
+	rm -rf $(VENV) *.egg-info
+
+# Re-pin every dependency after editing pyproject.toml.
+lock: | $(BIN)/python
+	$(PIP) install -e '.[test,examples]'
+	{ sed -n '1,2p' constraints.txt; $(BIN)/python -m pip freeze --exclude-editable \
+	  | sed 's/+cpu$$//'; } > constraints.tmp && mv constraints.tmp constraints.txt

@@ -1,0 +1,197 @@
+"""The question bank as immutable values.
+
+Everything the renderers see is defined here. The loader and validator turn
+YAML into these objects; selection returns smaller banks of the same type;
+renderers read them and never change them.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class _Ordered(enum.Enum):
+    """An enum whose members compare by their declaration order."""
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, type(self)):
+            return NotImplemented
+        members = list(type(self))
+        return members.index(self) < members.index(other)
+
+    @property
+    def label(self) -> str:
+        """Return the value as a person reads it: ``very-common`` -> ``Very common``."""
+        return self.value.replace("-", " ").capitalize()
+
+
+class Difficulty(_Ordered):
+    """How hard a question is to answer well: easy < medium < hard."""
+
+    EASY = "easy"
+    MEDIUM = "medium"
+    HARD = "hard"
+
+
+class Rarity(_Ordered):
+    """How often a question comes up in interviews: rare < medium < common < very-common."""
+
+    RARE = "rare"
+    MEDIUM = "medium"
+    COMMON = "common"
+    VERY_COMMON = "very-common"
+
+
+class OutputKind(enum.Enum):
+    """The kinds of file a build writes for each deck stem."""
+
+    ANKI = "anki"
+    CHEATSHEET = "cheatsheet"
+    FLASHCARDS = "flashcards"
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where a value stands in the content: a path and a 1-based line."""
+
+    path: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}"
+
+
+@dataclass(frozen=True, slots=True)
+class Category:
+    """A group of questions; categories keep the order the bank file gives them."""
+
+    slug: str
+    title: str
+    colour: str  # "#rrggbb"
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class KeyPointGroup:
+    """A titled list of key points, e.g. "Strategies" with three items.
+
+    ``key`` is the group's stable identity (Anki cloze GUIDs derive from it);
+    it defaults to the slug of the title, so set it explicitly before renaming
+    a group whose cloze cards learners already review. ``cloze`` says whether
+    the group becomes a cloze note with one card per item.
+    """
+
+    key: str
+    title: str
+    items: tuple[str, ...]
+    cloze: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """A named region of a companion code file, shown exactly as the tests ran it."""
+
+    file: str  # path relative to the content directory, with forward slashes
+    region: str
+    code: str  # the region's lines, dedented, without the marker comments
+    title: str
+    language: str
+    start_line: int  # first line of the region's code in ``file`` (1-based)
+    location: Location
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """One interview question with its answer; text fields are Markdown."""
+
+    id: str
+    number: int
+    category: str  # a Category slug
+    question: str
+    answer: str
+    summary: str  # the answer in one line, for the cheat sheet
+    key_points: tuple[KeyPointGroup, ...]
+    rarity: Rarity
+    difficulty: Difficulty
+    tags: tuple[str, ...]
+    follow_ups: tuple[str, ...]
+    pitfalls: tuple[str, ...]
+    examples: tuple[Example, ...]
+    location: Location
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """Criteria for a subset: OR within one criterion, AND across criteria.
+
+    An empty criterion does not restrict. A tag matches itself and every tag
+    below it in the ``::`` hierarchy.
+    """
+
+    categories: frozenset[str] = frozenset()
+    tags: frozenset[str] = frozenset()
+    difficulties: frozenset[Difficulty] = frozenset()
+    rarities: frozenset[Rarity] = frozenset()
+    ids: frozenset[str] = frozenset()
+
+    def is_empty(self) -> bool:
+        """Return True when no criterion is set, so every question matches."""
+        return not (self.categories or self.tags or self.difficulties or self.rarities or self.ids)
+
+
+@dataclass(frozen=True, slots=True)
+class Subset:
+    """A named selection defined in the bank file, built as its own deck and sheets."""
+
+    name: str
+    description: str
+    selection: Selection
+    location: Location
+
+
+@dataclass(frozen=True, slots=True)
+class Bank:
+    """A validated question bank; questions are ordered by number."""
+
+    id: str  # stable identity: Anki deck, model and note ids derive from it
+    slug: str  # used in output file names
+    title: str
+    version: str
+    description: str
+    categories: tuple[Category, ...]
+    subsets: tuple[Subset, ...]
+    questions: tuple[Question, ...]
+    root: Path = field(compare=False)  # the content directory
+
+    def category(self, slug: str) -> Category:
+        """Return the category with this slug."""
+        for category in self.categories:
+            if category.slug == slug:
+                return category
+        raise KeyError(slug)
+
+    def subset(self, name: str) -> Subset:
+        """Return the named subset."""
+        for subset in self.subsets:
+            if subset.name == name:
+                return subset
+        raise KeyError(name)
+
+    def by_category(self) -> list[tuple[Category, list[Question]]]:
+        """Return the categories in bank order, each with its questions; empty ones are left out."""
+        groups = []
+        for category in self.categories:
+            questions = [q for q in self.questions if q.category == category.slug]
+            if questions:
+                groups.append((category, questions))
+        return groups
+
+
+@dataclass(frozen=True, slots=True)
+class Artifact:
+    """A rendered output: a file name relative to the output directory and its bytes."""
+
+    name: str
+    data: bytes
