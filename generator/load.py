@@ -1,0 +1,308 @@
+"""Load stage: read the content directory into YAML values that know their line.
+
+The loader reads bytes, decodes UTF-8 (a byte-order mark is allowed), and
+builds values from libyaml's event stream rather than PyYAML's constructors:
+that keeps a line for every value, sees duplicate keys (PyYAML keeps the last
+one silently), refuses anchors, aliases and tags (so neither an alias bomb nor
+object construction is possible), and bounds depth, string length and list
+size without recursion. Nothing here knows the bank's schema; see validate.py.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.events import (
+    AliasEvent,
+    DocumentStartEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+)
+
+from generator.errors import Problems
+from generator.model import Location
+
+log = logging.getLogger(__name__)
+
+#: libyaml's parser when PyYAML was built with it: several times faster, same marks.
+Parser = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+BANK_FILE = "bank.yaml"
+QUESTIONS_DIR = "questions"
+YAML_SUFFIXES = (".yaml", ".yml")
+
+# Bounds that keep a hostile or broken file from exhausting time or memory.
+MAX_FILE_BYTES = 1024 * 1024
+MAX_DEPTH = 16
+MAX_STRING = 20_000
+MAX_ITEMS = 500
+
+_resolver = yaml.resolver.Resolver()
+_constructor = yaml.constructor.SafeConstructor()
+_ALLOWED_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "seq", "map")
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Raw:
+    """A YAML value and where it starts.
+
+    ``value`` is a ``str``, ``int``, ``float``, ``bool``, ``None``, a ``dict``
+    of ``str`` to ``Raw`` or a ``list`` of ``Raw``. ``text`` is a scalar's source
+    text (``1.0`` stays ``"1.0"`` where a string is wanted); ``keys`` gives each
+    mapping key's location, for errors about the key itself.
+    """
+
+    value: Any
+    location: Location
+    text: str = ""
+    keys: dict[str, Location] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> str:
+        """Return the YAML kind: mapping, sequence, string, integer, number, boolean or null."""
+        return _KINDS.get(type(self.value), "string")
+
+
+_KINDS = {dict: "mapping", list: "sequence", str: "string", int: "integer", float: "number",
+          bool: "boolean", type(None): "null"}
+
+
+@dataclass(frozen=True, slots=True)
+class RawFile:
+    """One parsed content file."""
+
+    path: Path  # the file on disk
+    display: str  # the path as messages show it
+    data: Raw
+
+
+@dataclass(frozen=True, slots=True)
+class Content:
+    """Everything read from a content directory, before validation."""
+
+    root: Path
+    bank: RawFile | None
+    questions: tuple[RawFile, ...]
+
+
+def display_path(path: Path) -> str:
+    """Return ``path`` relative to the working directory when it is below it."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def inside(path: Path, root: Path) -> bool:
+    """Return True when ``path``'s real location (links resolved) is inside ``root``'s."""
+    try:
+        path.resolve().relative_to(root.resolve())
+    except (ValueError, OSError, RuntimeError):
+        return False
+    return True
+
+
+def read_text(path: Path, problems: Problems, root: Path) -> str | None:
+    """Read a UTF-8 content file within the bounds, or record why it cannot be read."""
+    display = display_path(path)
+    if not inside(path, root):
+        problems.error("file links outside the content directory", Location(display, 1))
+        return None
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        problems.error(f"cannot read file: {exc.strerror or exc}", Location(display, 1))
+        return None
+    if len(data) > MAX_FILE_BYTES:
+        problems.error(
+            f"file is larger than {MAX_FILE_BYTES // 1024} KiB; split it into smaller files",
+            Location(display, 1),
+        )
+        return None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        problems.error(
+            f"file is not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})",
+            Location(display, line),
+        )
+        return None
+
+
+def parse_yaml(text: str, display: str, problems: Problems) -> Raw | None:
+    """Parse one YAML document into ``Raw`` values, recording every problem found."""
+    try:
+        return _build(yaml.parse(text, Loader=Parser), display, problems)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        message = " ".join(filter(None, [exc.context, exc.problem])) or "invalid YAML"
+        problems.error(f"invalid YAML: {message}", Location(display, line))
+    except yaml.YAMLError as exc:
+        problems.error(f"invalid YAML: {exc}", Location(display, 1))
+    return None
+
+
+class _Stop(Exception):
+    """A problem after which the rest of the file is not worth reading."""
+
+
+def _build(events, display: str, problems: Problems) -> Raw | None:
+    """Build values from parser events with an explicit stack (no recursion)."""
+    # Each frame: [container, location, pending key, key locations]
+    stack: list[list[Any]] = []
+    root: Raw | None = None
+    documents = 0
+    try:
+        for event in events:
+            if isinstance(event, DocumentStartEvent):
+                documents += 1
+                if documents > 1:
+                    line = event.start_mark.line + 1
+                    problems.error("expected one YAML document, found several", Location(display, line))
+                    raise _Stop
+                continue
+            where = Location(display, event.start_mark.line + 1) if hasattr(event, "start_mark") else None
+            if isinstance(event, AliasEvent):
+                problems.error("YAML aliases (*name) are not allowed in content", where)
+                raise _Stop
+            if isinstance(event, (ScalarEvent, MappingStartEvent, SequenceStartEvent)):
+                if event.anchor is not None:
+                    problems.error("YAML anchors (&name) are not allowed in content", where)
+                    raise _Stop
+                if event.tag not in (None, "!") and event.tag not in _ALLOWED_TAGS:
+                    problems.error(f"YAML tag '{event.tag}' is not allowed in content", where)
+                    raise _Stop
+            if isinstance(event, ScalarEvent):
+                value = _scalar(event, where, problems)
+            elif isinstance(event, (MappingStartEvent, SequenceStartEvent)):
+                if len(stack) >= MAX_DEPTH:
+                    problems.error(f"nesting is deeper than {MAX_DEPTH} levels", where)
+                    raise _Stop
+                container: Any = {} if isinstance(event, MappingStartEvent) else []
+                stack.append([container, where, None, {}])
+                continue
+            elif isinstance(event, (MappingEndEvent, SequenceEndEvent)):
+                container, location, _, keys = stack.pop()
+                value = Raw(container, location, keys=keys)
+            else:
+                continue
+            if not stack:
+                root = value
+                continue
+            _attach(stack[-1], value, problems)
+    except _Stop:
+        return None
+    return root
+
+
+def _scalar(event: ScalarEvent, where: Location, problems: Problems) -> Raw:
+    text = event.value
+    if len(text) > MAX_STRING:
+        problems.error(f"text is longer than {MAX_STRING:,} characters", where)
+        raise _Stop
+    if event.tag and event.tag != "!":
+        tag = event.tag
+    else:
+        tag = _resolver.resolve(yaml.ScalarNode, text, event.implicit)
+    node = yaml.ScalarNode(tag, text)
+    if tag.endswith((":int", ":float", ":bool", ":null")):
+        value = _constructor.construct_object(node)
+    else:
+        value = text  # strings, and timestamps or binary kept as written
+    return Raw(value, where, text=text)
+
+
+def _attach(frame: list[Any], value: Raw, problems: Problems) -> None:
+    container, location, pending, keys = frame
+    if isinstance(container, list):
+        if len(container) >= MAX_ITEMS:
+            problems.error(f"list has more than {MAX_ITEMS} items", location)
+            raise _Stop
+        container.append(value)
+        return
+    if pending is None:
+        if isinstance(value.value, (dict, list)) or value.value is None:
+            problems.error("mapping keys must be plain text", value.location)
+            raise _Stop
+        key = value.text
+        if key in container:
+            first = keys[key]
+            problems.error(f"duplicate key '{key}' (first given on line {first.line})", value.location)
+            frame[2] = _Duplicate(key)
+            return
+        if len(container) >= MAX_ITEMS:
+            problems.error(f"mapping has more than {MAX_ITEMS} keys", location)
+            raise _Stop
+        keys[key] = value.location
+        frame[2] = key
+        return
+    if not isinstance(pending, _Duplicate):
+        container[pending] = value
+    frame[2] = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Duplicate:
+    """A repeated key whose value is read but dropped (the first one stands)."""
+
+    key: str
+
+
+def load_file(path: Path, root: Path, problems: Problems) -> RawFile | None:
+    """Read and parse one content file."""
+    text = read_text(path, problems, root)
+    if text is None:
+        return None
+    display = display_path(path)
+    data = parse_yaml(text, display, problems)
+    if data is None:
+        if not any(p.location and p.location.path == display for p in problems.items):
+            problems.error("file is empty", Location(display, 1))
+        return None
+    return RawFile(path, display, data)
+
+
+def question_paths(root: Path) -> list[Path]:
+    """Return the question files below ``root/questions`` in a stable order."""
+    folder = root / QUESTIONS_DIR
+    if not folder.is_dir():
+        return []
+    found = []
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
+        dirnames.sort()
+        for name in sorted(filenames):
+            if name.endswith(YAML_SUFFIXES) and not name.startswith("."):
+                found.append(Path(dirpath) / name)
+    return found
+
+
+def load_content(root: Path, problems: Problems) -> Content:
+    """Read the bank file and every question file under ``root``."""
+    bank_path = root / BANK_FILE
+    bank = None
+    if bank_path.is_file():
+        bank = load_file(bank_path, root, problems)
+    else:
+        problems.error(f"no {BANK_FILE} found in {display_path(root)}", Location(display_path(bank_path), 1))
+    questions = []
+    for path in question_paths(root):
+        loaded = load_file(path, root, problems)
+        if loaded is not None:
+            questions.append(loaded)
+    log.debug("loaded %d question files from %s", len(questions), root)
+    return Content(root, bank, tuple(questions))
+
+

@@ -1,0 +1,505 @@
+"""Validate stage: turn loaded YAML values into a frozen ``Bank``.
+
+Every problem is recorded with its ``path:line`` and validation goes on, so one
+run reports all of them. The schema lives here, field by field, because each
+message must point at the line an author has to change.
+"""
+
+from __future__ import annotations
+
+import difflib
+import enum
+import logging
+import re
+import textwrap
+from collections.abc import Callable, Iterable
+from pathlib import Path, PurePosixPath
+from typing import TypeVar
+
+from generator.errors import Problems
+from generator.load import MAX_FILE_BYTES, Content, Raw, RawFile, display_path, inside, read_text
+from generator.model import (
+    Bank,
+    Category,
+    Difficulty,
+    Example,
+    KeyPointGroup,
+    Location,
+    Question,
+    Rarity,
+    Selection,
+    Subset,
+)
+from generator.render.markup import has_image
+from generator.select import matches
+
+log = logging.getLogger(__name__)
+
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+TAG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*(?:::[a-z0-9]+(?:-[a-z0-9]+)*)*$")
+COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+#: Tag roots the deck writes itself; content may not use them.
+RESERVED_TAG_ROOTS = ("category", "difficulty", "rarity", "card")
+SUMMARY_WARN_LENGTH = 140
+
+LANGUAGES = {".py": "python", ".yaml": "yaml", ".yml": "yaml", ".sh": "bash", ".sql": "sql",
+             ".json": "json", ".toml": "toml", ".txt": "text"}
+REGION_START = re.compile(r"^\s*#\s*region\s+(\S+)\s*$")
+REGION_END = re.compile(r"^\s*#\s*endregion\b.*$")
+
+E = TypeVar("E", bound=enum.Enum)
+
+
+def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean '{match[0]}'?" if match else ""
+
+
+def _one_of(choices: Iterable[str]) -> str:
+    return ", ".join(choices)
+
+
+class Fields:
+    """Typed access to one YAML mapping; each problem is recorded at its line.
+
+    ``what`` names the object in messages (``question 'feature-store'``).
+    """
+
+    def __init__(self, raw: Raw, what: str, problems: Problems, allowed: Iterable[str],
+                 required: Iterable[str]):
+        self.raw = raw
+        self.what = what
+        self.problems = problems
+        self.ok = True
+        self.values: dict[str, Raw] = raw.value if isinstance(raw.value, dict) else {}
+        if not isinstance(raw.value, dict):
+            self.fail(f"expected a mapping, found {raw.kind}", raw.location)
+            return
+        allowed = list(allowed)
+        for key, where in raw.keys.items():
+            if key not in allowed:
+                self.fail(f"unknown field '{key}'{_did_you_mean(key, allowed)}", where)
+        for key in required:
+            if key not in self.values:
+                self.fail(f"missing field '{key}'", raw.location)
+
+    def fail(self, message: str, location: Location) -> None:
+        """Record an error about this object."""
+        self.ok = False
+        self.problems.error(f"{self.what}: {message}", location)
+
+    def get(self, name: str) -> Raw | None:
+        """Return the raw value of a field, or None when absent."""
+        return self.values.get(name)
+
+    def text(self, name: str, default: str = "", pattern: re.Pattern[str] | None = None,
+             expected: str = "") -> str:
+        """Return a field as non-empty text (numbers and booleans keep their source text)."""
+        raw = self.get(name)
+        if raw is None:
+            return default
+        return self.text_of(raw, f"'{name}'", pattern, expected) or default
+
+    def text_of(self, raw: Raw, label: str, pattern: re.Pattern[str] | None = None,
+                expected: str = "") -> str:
+        """Check one scalar as text and return it (stripped), or "" after recording why not."""
+        if isinstance(raw.value, (dict, list)) or raw.value is None:
+            self.fail(f"{label} must be text, found {raw.kind}", raw.location)
+            return ""
+        value = raw.text.strip()
+        if not value:
+            self.fail(f"{label} must not be empty", raw.location)
+            return ""
+        if pattern is not None and not pattern.match(value):
+            self.fail(f"{label} '{value}' is not {expected}", raw.location)
+            return ""
+        if has_image(value):
+            self.fail(f"{label} uses Markdown image syntax; images are not supported", raw.location)
+            return ""
+        return value
+
+    def integer(self, name: str) -> int:
+        """Return a field as a positive integer."""
+        raw = self.get(name)
+        if raw is None:
+            return 0
+        if not isinstance(raw.value, int) or isinstance(raw.value, bool) or raw.value < 1:
+            self.fail(f"'{name}' must be a positive whole number, found {raw.kind} '{raw.text}'",
+                      raw.location)
+            return 0
+        return raw.value
+
+    def boolean(self, name: str, default: bool) -> bool:
+        """Return a field as true/false."""
+        raw = self.get(name)
+        if raw is None:
+            return default
+        if not isinstance(raw.value, bool):
+            self.fail(f"'{name}' must be true or false, found {raw.kind} '{raw.text}'", raw.location)
+            return default
+        return raw.value
+
+    def choice(self, name: str, kind: type[E]) -> E | None:
+        """Return a field as a member of an enum, naming the choices when it is not one."""
+        raw = self.get(name)
+        if raw is None:
+            return None
+        values = [member.value for member in kind]
+        text = self.text_of(raw, f"'{name}'")
+        if not text:
+            return None
+        if text not in values:
+            self.fail(f"unknown {name} '{text}'{_did_you_mean(text, values)} "
+                      f"(expected one of {_one_of(values)})", raw.location)
+            return None
+        return kind(text)
+
+    def items(self, name: str, label: str = "") -> list[Raw]:
+        """Return a field that must be a list (a single scalar counts as a list of one)."""
+        raw = self.get(name)
+        if raw is None:
+            return []
+        if isinstance(raw.value, list):
+            return raw.value
+        if isinstance(raw.value, dict) or raw.value is None:
+            self.fail(f"'{name}' must be a list, found {raw.kind}", raw.location)
+            return []
+        return [raw]
+
+    def texts(self, name: str, pattern: re.Pattern[str] | None = None, expected: str = "") -> list[str]:
+        """Return a field as a list of texts."""
+        found = []
+        for item in self.items(name):
+            value = self.text_of(item, f"item in '{name}'", pattern, expected)
+            if value:
+                found.append(value)
+        return found
+
+
+def slugify(text: str) -> str:
+    """Return a lowercase slug of ``text`` (``"Key Points"`` -> ``key-points``)."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "group"
+
+
+def validate_content(content: Content, problems: Problems) -> Bank | None:
+    """Return the bank for loaded content, recording every problem; None if unusable."""
+    if content.bank is None:
+        return None
+    header = _bank_header(content.bank, problems)
+    if header is None:
+        return None
+    categories = header["categories"]
+    questions = _questions(content, categories, problems)
+    subsets = _subsets(content.bank, header["subsets"], categories, questions, problems)
+    if not questions and not content.questions:
+        where = Location(content.bank.display, 1)
+        problems.error(
+            f"the bank has no questions: add YAML files under {display_path(content.root / 'questions')}",
+            where,
+        )
+    if problems.errors:
+        return None
+    return Bank(
+        id=header["id"], slug=header["slug"], title=header["title"], version=header["version"],
+        description=header["description"], categories=tuple(categories.values()),
+        subsets=tuple(subsets), questions=tuple(sorted(questions, key=lambda q: q.number)),
+        root=content.root,
+    )
+
+
+def _bank_header(file: RawFile, problems: Problems) -> dict | None:
+    fields = Fields(file.data, "bank", problems,
+                    allowed=["id", "slug", "title", "version", "description", "categories", "subsets"],
+                    required=["id", "slug", "title", "version", "categories"])
+    if not isinstance(file.data.value, dict):
+        return None
+    header = {
+        "id": fields.text("id", pattern=SLUG, expected="a slug (lowercase letters, digits, hyphens)"),
+        "slug": fields.text("slug", pattern=SLUG, expected="a slug (lowercase letters, digits, hyphens)"),
+        "title": fields.text("title"),
+        "version": fields.text("version"),
+        "description": fields.text("description"),
+        "subsets": fields.items("subsets"),
+    }
+    categories: dict[str, Category] = {}
+    for raw in fields.items("categories"):
+        category = _category(raw, problems)
+        if category is None:
+            continue
+        if category.slug in categories:
+            problems.error(f"bank: duplicate category '{category.slug}'", raw.location)
+            continue
+        categories[category.slug] = category
+    if "categories" in fields.values and not categories and fields.ok:
+        fields.fail("'categories' must list at least one category", fields.values["categories"].location)
+    header["categories"] = categories
+    return header
+
+
+def _category(raw: Raw, problems: Problems) -> Category | None:
+    fields = Fields(raw, "category", problems, allowed=["slug", "title", "colour", "description"],
+                    required=["slug", "title", "colour"])
+    if not isinstance(raw.value, dict):
+        return None
+    slug = fields.text("slug", pattern=SLUG, expected="a slug (lowercase letters, digits, hyphens)")
+    if slug:
+        fields.what = f"category '{slug}'"
+    category = Category(
+        slug=slug,
+        title=fields.text("title"),
+        colour=fields.text("colour", pattern=COLOUR, expected="a colour like \"#1f5fa8\"").lower(),
+        description=fields.text("description"),
+    )
+    return category if fields.ok else None
+
+
+QUESTION_FIELDS = ["id", "number", "category", "question", "summary", "answer", "key_points", "rarity",
+                   "difficulty", "tags", "follow_ups", "pitfalls", "examples"]
+QUESTION_REQUIRED = ["id", "number", "category", "question", "summary", "answer", "key_points", "rarity",
+                     "difficulty"]
+
+
+def _questions(content: Content, categories: dict[str, Category], problems: Problems) -> list[Question]:
+    regions = _RegionReader(content.root, problems)
+    by_id: dict[str, Question] = {}
+    by_number: dict[int, Question] = {}
+    for file in content.questions:
+        question = _question(file, categories, regions, problems)
+        if question is None:
+            continue
+        first = by_id.get(question.id)
+        if first is not None:
+            problems.error(f"question '{question.id}': duplicate id (first defined at {first.location})",
+                           question.location)
+            continue
+        other = by_number.get(question.number)
+        if other is not None:
+            problems.error(f"question '{question.id}': number {question.number} is already used by "
+                           f"question '{other.id}' ({other.location})", question.location)
+            continue
+        by_id[question.id] = question
+        by_number[question.number] = question
+    return list(by_id.values())
+
+
+def _question(file: RawFile, categories: dict[str, Category], regions: _RegionReader,
+              problems: Problems) -> Question | None:
+    raw = file.data
+    what = "question"
+    if isinstance(raw.value, dict) and "id" in raw.value and isinstance(raw.value["id"].value, str):
+        what = f"question '{raw.value['id'].text}'"
+    fields = Fields(raw, what, problems, allowed=QUESTION_FIELDS, required=QUESTION_REQUIRED)
+    if not isinstance(raw.value, dict):
+        return None
+    question_id = fields.text("id", pattern=SLUG, expected="a slug (lowercase letters, digits, hyphens)")
+    category = fields.text("category")
+    if category and category not in categories:
+        fields.fail(f"unknown category '{category}'{_did_you_mean(category, categories)} "
+                    f"(expected one of {_one_of(categories)})", fields.values["category"].location)
+    summary = fields.text("summary")
+    if summary and len(summary) > SUMMARY_WARN_LENGTH:
+        problems.warning(f"{what}: 'summary' is {len(summary)} characters; the cheat sheet prints "
+                         f"one line, keep it under {SUMMARY_WARN_LENGTH}", fields.values["summary"].location)
+    tags = fields.texts("tags", pattern=TAG, expected="a tag (lowercase slugs joined by '::')")
+    for tag, item in zip(tags, fields.items("tags")):
+        if tag.split("::")[0] in RESERVED_TAG_ROOTS:
+            fields.fail(f"tag '{tag}' uses a reserved root; the deck adds "
+                        f"{', '.join(r + '::' for r in RESERVED_TAG_ROOTS)} tags itself", item.location)
+    key_points = _key_points(fields)
+    if "key_points" in fields.values and not key_points and fields.ok:
+        fields.fail("'key_points' must list at least one group", fields.values["key_points"].location)
+    examples = tuple(_example(item, fields, regions) for item in fields.items("examples"))
+    question = Question(
+        id=question_id,
+        number=fields.integer("number"),
+        category=category,
+        question=fields.text("question"),
+        answer=fields.text("answer"),
+        summary=summary,
+        key_points=key_points,
+        rarity=fields.choice("rarity", Rarity) or Rarity.COMMON,
+        difficulty=fields.choice("difficulty", Difficulty) or Difficulty.MEDIUM,
+        tags=tuple(dict.fromkeys(tags)),
+        follow_ups=tuple(fields.texts("follow_ups")),
+        pitfalls=tuple(fields.texts("pitfalls")),
+        examples=tuple(e for e in examples if e is not None),
+        location=raw.location,
+    )
+    if fields.ok and not question.examples:
+        problems.warning(f"{what}: no code example; add one under 'examples'", raw.location)
+    return question if fields.ok else None
+
+
+def _key_points(parent: Fields) -> tuple[KeyPointGroup, ...]:
+    groups: list[KeyPointGroup] = []
+    for raw in parent.items("key_points"):
+        fields = Fields(raw, parent.what, parent.problems, allowed=["title", "key", "items", "cloze"],
+                        required=["title", "items"])
+        if not isinstance(raw.value, dict):
+            parent.ok = False
+            continue
+        title = fields.text("title")
+        key = fields.text("key", default=slugify(title), pattern=SLUG,
+                          expected="a slug (lowercase letters, digits, hyphens)")
+        items = fields.texts("items")
+        if "items" in fields.values and not items and fields.ok:
+            fields.fail(f"key point group '{title}' has no items", fields.values["items"].location)
+        if any(group.key == key for group in groups):
+            fields.fail(f"two key point groups have the key '{key}'; give one a distinct 'key'",
+                        raw.location)
+        cloze = fields.boolean("cloze", default=False)
+        if not fields.ok:
+            parent.ok = False
+            continue
+        groups.append(KeyPointGroup(key=key, title=title, items=tuple(items), cloze=cloze))
+    return tuple(groups)
+
+
+def _example(raw: Raw, parent: Fields, regions: _RegionReader) -> Example | None:
+    fields = Fields(raw, parent.what, parent.problems, allowed=["file", "region", "title", "language"],
+                    required=["file", "region"])
+    if not isinstance(raw.value, dict):
+        parent.ok = False
+        return None
+    file = fields.text("file")
+    region = fields.text("region")
+    title = fields.text("title")
+    if not (file and region and fields.ok):
+        parent.ok = False
+        return None
+    where = fields.values["file"].location
+    path = PurePosixPath(file)
+    if path.is_absolute() or ".." in path.parts or "\\" in file:
+        fields.fail(f"example file '{file}' must be a relative path inside the content directory", where)
+        parent.ok = False
+        return None
+    language = fields.text("language", default=LANGUAGES.get(path.suffix, "text"))
+    found = regions.find(file, region, fields, where)
+    if found is None:
+        parent.ok = False
+        return None
+    code, start_line = found
+    return Example(file=file, region=region, code=code, title=title or region, language=language,
+                   start_line=start_line, location=raw.location)
+
+
+class _RegionReader:
+    """Read example files once each and find ``# region NAME`` … ``# endregion`` blocks."""
+
+    def __init__(self, root: Path, problems: Problems):
+        self.root = root
+        self.problems = problems
+        self.files: dict[str, dict[str, tuple[str, int]] | None] = {}
+
+    def find(self, file: str, region: str, fields: Fields, where: Location) -> tuple[str, int] | None:
+        """Return the region's dedented code and first line, or record why not."""
+        if file not in self.files:
+            self.files[file] = self._read(file, fields, where)
+        found = self.files[file]
+        if found is None:
+            return None
+        if region not in found:
+            known = ", ".join(sorted(found)) or "none"
+            fields.fail(f"example file '{file}' has no region '{region}'{_did_you_mean(region, found)} "
+                        f"(regions: {known})", where)
+            return None
+        return found[region]
+
+    def _read(self, file: str, fields: Fields, where: Location) -> dict[str, tuple[str, int]] | None:
+        path = self.root / file
+        if not path.is_file():
+            fields.fail(f"example file '{file}' does not exist", where)
+            return None
+        if not inside(path, self.root):
+            fields.fail(f"example file '{file}' leads outside the content directory", where)
+            return None
+        if path.stat().st_size > MAX_FILE_BYTES:
+            fields.fail(f"example file '{file}' is larger than {MAX_FILE_BYTES // 1024} KiB", where)
+            return None
+        text = read_text(path, self.problems, self.root)
+        if text is None:
+            fields.ok = False
+            return None
+        return _regions(text, display_path(path), self.problems)
+
+
+def _regions(text: str, display: str, problems: Problems) -> dict[str, tuple[str, int]]:
+    """Return every region of a file by name: (dedented code, first code line)."""
+    found: dict[str, tuple[str, int]] = {}
+    open_name, open_line, lines = None, 0, []
+    for number, line in enumerate(text.splitlines(), start=1):
+        start = REGION_START.match(line)
+        if start:
+            if open_name is not None:
+                problems.error(f"region '{start.group(1)}' starts inside region '{open_name}'; "
+                               "regions do not nest", Location(display, number))
+            open_name, open_line, lines = start.group(1), number, []
+        elif REGION_END.match(line) and open_name is not None:
+            if open_name in found:
+                problems.error(f"region '{open_name}' is defined twice", Location(display, open_line))
+            code = textwrap.dedent("\n".join(lines)).strip("\n")
+            found[open_name] = (code + "\n", open_line + 1)
+            open_name = None
+        elif open_name is not None:
+            lines.append(line)
+    if open_name is not None:
+        problems.error(f"region '{open_name}' has no '# endregion'", Location(display, open_line))
+    return found
+
+
+def _subsets(file: RawFile, items: list[Raw], categories: dict[str, Category],
+             questions: list[Question], problems: Problems) -> list[Subset]:
+    subsets: list[Subset] = []
+    ids = {q.id for q in questions}
+    for raw in items:
+        fields = Fields(raw, "subset", problems,
+                        allowed=["name", "description", *SELECTION_FIELDS], required=["name"])
+        if not isinstance(raw.value, dict):
+            continue
+        name = fields.text("name", pattern=SLUG, expected="a slug (lowercase letters, digits, hyphens)")
+        if name:
+            fields.what = f"subset '{name}'"
+        selection = selection_from(fields, categories, ids)
+        if any(s.name == name for s in subsets):
+            fields.fail("a subset of this name is already defined", raw.location)
+        if not fields.ok:
+            continue
+        if selection.is_empty():
+            fields.fail(f"no criteria; give at least one of {', '.join(SELECTION_FIELDS)}", raw.location)
+            continue
+        subset = Subset(name=name, description=fields.text("description"), selection=selection,
+                        location=raw.location)
+        if questions and not problems.errors and not any(matches(q, selection) for q in questions):
+            fields.fail("matches no question", raw.location)
+            continue
+        subsets.append(subset)
+    return subsets
+
+
+SELECTION_FIELDS = ["category", "tag", "difficulty", "rarity", "id"]
+
+
+def selection_from(fields: Fields, categories: Iterable[str], ids: Iterable[str]) -> Selection:
+    """Read selection criteria (category, tag, difficulty, rarity, id) from a subset mapping."""
+    categories, ids = list(categories), set(ids)
+
+    def known(name: str, allowed: Iterable[str], convert: Callable[[str], object] = str) -> frozenset:
+        values = []
+        allowed = list(allowed)
+        for item in fields.items(name):
+            text = fields.text_of(item, f"'{name}'")
+            if not text:
+                continue
+            if allowed and text not in allowed:
+                fields.fail(f"unknown {name} '{text}'{_did_you_mean(text, allowed)}", item.location)
+                continue
+            values.append(convert(text))
+        return frozenset(values)
+
+    return Selection(
+        categories=known("category", categories),
+        tags=frozenset(fields.texts("tag", pattern=TAG, expected="a tag")),
+        difficulties=known("difficulty", [d.value for d in Difficulty], Difficulty),
+        rarities=known("rarity", [r.value for r in Rarity], Rarity),
+        ids=known("id", sorted(ids)),
+    )
