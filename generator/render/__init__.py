@@ -1,0 +1,34 @@
+"""Renderers: pure functions from a bank to output files.
+
+Each renderer is ``render_x(bank, stem, options) -> Rendered``. It reads
+templates but never writes to disk or reads the clock: every date comes from
+``options.epoch``, so two builds of the same input are byte-identical.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from generator.errors import Problem
+from generator.model import Artifact
+
+
+@dataclass(frozen=True, slots=True)
+class RenderOptions:
+    """Settings shared by every renderer in one build."""
+
+    templates: Path  # the templates directory
+    epoch: int  # seconds since 1970-01-01 UTC; the only time any output records
+    paper: str = "a4"  # "a4" | "letter"
+    card_size: str = "95x65"  # a flashcard preset name
+    duplex: str = "long"  # "long" | "short" | "none"
+    back_offset: tuple[float, float] = (0.0, 0.0)  # mm, applied to back pages
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """What a renderer produced: files, and warnings about the content (e.g. overflow)."""
+
+    artifacts: tuple[Artifact, ...]
+    warnings: tuple[Problem, ...] = ()
