@@ -25,8 +25,27 @@ $(DEV_STAMP): pyproject.toml constraints.txt | $(BIN)/python
 	$(PIP) install -c constraints.txt -e '.[test,examples]'
 	touch $@ $(RUNTIME_STAMP)
 
+# A repeated `make build` with nothing changed does no work: the outputs are
+# remade only when a source changed or one of the files the last build wrote is gone.
+SOURCES := $(shell find content templates generator -type f ! -path '*/__pycache__/*' 2>/dev/null) \
+           pyproject.toml constraints.txt
+BUILD_STAMP := $(OUT)/.build-stamp
+
 build: $(RUNTIME_STAMP)
+	@if [ -f $(BUILD_STAMP) ] && ! (cd $(OUT) && xargs -r ls -- < .build-stamp) >/dev/null 2>&1; \
+	  then rm -f $(BUILD_STAMP); fi
+	@$(MAKE) --no-print-directory $(BUILD_STAMP)
+
+$(BUILD_STAMP): $(SOURCES) | $(RUNTIME_STAMP)
 	$(BIN)/prepdeck build --content content --out $(OUT)
+	cd $(OUT) && ls *.apkg *.pdf > .build-stamp
+
+bench: $(DEV_STAMP)
+	$(BIN)/python scripts/bench.py --out $(OUT)/bench
+
+# PNG previews of the real outputs for the README.
+screenshots: build
+	$(BIN)/python scripts/screenshots.py --build $(OUT) --out docs
 
 test: $(DEV_STAMP)
 	$(BIN)/prepdeck check --strict --content content

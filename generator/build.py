@@ -1,0 +1,225 @@
+"""Orchestration: load → validate → select → render → write.
+
+Every command of the CLI is one call into this module, and so is every use of
+prepdeck as a library. Nothing is written until all of the bank has loaded,
+validated and rendered (mkdocs: "gather all data, then write").
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from generator.errors import GeneratorError, Problem, Problems
+from generator.load import load_content
+from generator.model import Artifact, Bank, OutputKind, Selection
+from generator.render import RenderOptions, Rendered
+from generator.select import merge, select_questions
+from generator.validate import validate_content
+from generator.write import write_artifacts
+
+log = logging.getLogger(__name__)
+
+PROJECT = Path(__file__).resolve().parent.parent
+DEFAULT_TEMPLATES = PROJECT / "templates"
+ALL_OUTPUTS = frozenset(OutputKind)
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """A validated bank and the warnings found on the way."""
+
+    bank: Bank
+    warnings: tuple[Problem, ...]
+
+
+def check(content: Path, strict: bool = False) -> Checked:
+    """Load and validate the bank in ``content``; raise GeneratorError on any error.
+
+    With ``strict``, warnings are errors too.
+    """
+    problems = Problems()
+    loaded = load_content(Path(content), problems)
+    bank = validate_content(loaded, problems)
+    problems.raise_if_errors(strict=strict)
+    assert bank is not None  # no errors means validation produced a bank
+    return Checked(bank, tuple(problems.warnings))
+
+
+def resolve_selection(bank: Bank, selection: Selection, subset: str | None) -> Selection:
+    """Combine a named subset's criteria with ad-hoc ones (both must hold)."""
+    if subset is None:
+        return selection
+    names = [s.name for s in bank.subsets]
+    if subset not in names:
+        raise GeneratorError(f"no subset named '{subset}' (subsets: {', '.join(names) or 'none'})")
+    return merge(bank.subset(subset).selection, selection)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One set of outputs: a file stem and the bank it is rendered from."""
+
+    stem: str
+    bank: Bank
+
+
+def plan_targets(bank: Bank, selection: Selection, subset: str | None, name: str | None) -> list[Target]:
+    """Return the stems to build.
+
+    With no selection: the whole bank and each named subset. With a subset
+    only: that subset. With ad-hoc criteria: one target named ``name``.
+    """
+    if subset is None and selection.is_empty():
+        targets = [Target(bank.slug, bank)]
+        targets += [
+            Target(f"{bank.slug}-{s.name}", select_questions(bank, s.selection)) for s in bank.subsets
+        ]
+        return targets
+    chosen = select_questions(bank, resolve_selection(bank, selection, subset))
+    label = name or (subset if selection.is_empty() else "custom")
+    return [Target(f"{bank.slug}-{label}", chosen)]
+
+
+def source_epoch(paths: Sequence[Path]) -> int:
+    """Return the time every build output records, in seconds since 1970.
+
+    Anki updates a note on re-import only when the package's modification
+    time is newer than its own, so this must grow whenever the content or the
+    templates change, yet stay fixed for unchanged input so builds are
+    reproducible: ``SOURCE_DATE_EPOCH`` when set; else the last commit time of
+    ``paths`` when git tracks them with no uncommitted change; else now.
+    """
+    env = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if env:
+        try:
+            return int(env)
+        except ValueError:
+            raise GeneratorError(f"SOURCE_DATE_EPOCH must be whole seconds, not '{env}'") from None
+    existing = [str(p) for p in paths if p.exists()]
+    cwd = existing[0] if existing and Path(existing[0]).is_dir() else None
+    try:
+        status = _git(["status", "--porcelain", "--", *existing], cwd)
+        if status is not None and not status.strip():
+            stamp = _git(["log", "-1", "--format=%ct", "--", *existing], cwd)
+            if stamp and stamp.strip().isdigit():
+                return int(stamp.strip())
+    except OSError:
+        pass
+    return int(time.time())
+
+
+def _git(args: list[str], cwd: str | None) -> str | None:
+    result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=30)
+    return result.stdout if result.returncode == 0 else None
+
+
+Renderer = Callable[[Bank, str, RenderOptions], Rendered]
+
+
+def renderer(kind: OutputKind) -> Renderer:
+    """Return the render function for an output kind (imported on first use)."""
+    if kind is OutputKind.ANKI:
+        from generator.render.anki import render_deck
+
+        return render_deck
+    if kind is OutputKind.CHEATSHEET:
+        from generator.render.cheatsheet import render_cheatsheet
+
+        return render_cheatsheet
+    from generator.render.flashcards import render_flashcards
+
+    return render_flashcards
+
+
+def _render_job(job: tuple[OutputKind, Target, RenderOptions]) -> Rendered:
+    kind, target, options = job
+    return renderer(kind)(target.bank, target.stem, options)
+
+
+@dataclass(frozen=True, slots=True)
+class BuildRequest:
+    """What to build; every field has the CLI's default."""
+
+    content: Path = Path("content")
+    out: Path = Path("build")
+    selection: Selection = field(default_factory=Selection)
+    subset: str | None = None
+    name: str | None = None
+    outputs: frozenset[OutputKind] = ALL_OUTPUTS
+    paper: str = "a4"
+    card_size: str = "95x65"
+    duplex: str = "long"
+    back_offset: tuple[float, float] = (0.0, 0.0)
+    strict: bool = False
+    templates: Path = DEFAULT_TEMPLATES
+    epoch: int | None = None  # None: see source_epoch()
+    jobs: int | None = None  # parallel renders; None: one per core
+
+
+@dataclass(frozen=True, slots=True)
+class BuildReport:
+    """What a build wrote, for the summary the CLI prints."""
+
+    files: tuple[Path, ...]
+    targets: tuple[Target, ...]
+    warnings: tuple[Problem, ...]
+    epoch: int
+    seconds: float
+
+
+def build(request: BuildRequest, progress: Callable[[str], None] | None = None) -> BuildReport:
+    """Build every requested output, or raise GeneratorError and leave ``out`` as it was."""
+    started = time.perf_counter()
+    checked = check(request.content, strict=request.strict)
+    targets = plan_targets(checked.bank, request.selection, request.subset, request.name)
+    epoch = request.epoch
+    if epoch is None:
+        epoch = source_epoch([Path(request.content), request.templates, PROJECT / "generator"])
+    options = RenderOptions(
+        templates=request.templates, epoch=epoch, paper=request.paper, card_size=request.card_size,
+        duplex=request.duplex, back_offset=request.back_offset,
+    )
+    jobs = [(kind, target, options) for target in targets for kind in OutputKind if kind in request.outputs]
+    results = _render_all(jobs, request.jobs, progress)
+    artifacts: list[Artifact] = [a for rendered in results for a in rendered.artifacts]
+    warnings = list(checked.warnings) + [w for rendered in results for w in rendered.warnings]
+    if request.strict and warnings:
+        problems = Problems()
+        problems.items.extend(warnings)
+        problems.raise_if_errors(strict=True)
+    files = write_artifacts(Path(request.out), artifacts)
+    return BuildReport(tuple(files), tuple(targets), tuple(warnings), epoch,
+                       time.perf_counter() - started)
+
+
+def _render_all(jobs: list, workers: int | None, progress: Callable[[str], None] | None) -> list[Rendered]:
+    """Render every job; PDFs go to worker processes when there is more than one core."""
+    workers = workers or os.cpu_count() or 1
+    pdf_jobs = [job for job in jobs if job[0] is not OutputKind.ANKI]
+    results: dict[int, Rendered] = {}
+
+    def done(index: int, rendered: Rendered) -> None:
+        results[index] = rendered
+        if progress:
+            progress(f"rendered {len(results)}/{len(jobs)}: " + ", ".join(a.name for a in rendered.artifacts))
+
+    if workers > 1 and len(pdf_jobs) > 1:
+        with ProcessPoolExecutor(max_workers=min(workers, len(pdf_jobs))) as pool:
+            futures = {index: pool.submit(_render_job, job) for index, job in enumerate(jobs)
+                       if job[0] is not OutputKind.ANKI}
+            for index, job in enumerate(jobs):
+                if job[0] is OutputKind.ANKI:
+                    done(index, _render_job(job))
+            for index, future in futures.items():
+                done(index, future.result())
+    else:
+        for index, job in enumerate(jobs):
+            done(index, _render_job(job))
+    return [results[index] for index in range(len(jobs))]
