@@ -19,10 +19,10 @@ from pathlib import Path
 from generator.errors import GeneratorError, Problem, Problems
 from generator.load import load_content
 from generator.model import Artifact, Bank, OutputKind, Selection
-from generator.render import RenderOptions, Rendered
+from generator.render import Rendered, RenderOptions
 from generator.select import merge, select_questions
 from generator.validate import validate_content
-from generator.write import write_artifacts
+from generator.write import locked, write_artifacts
 
 log = logging.getLogger(__name__)
 
@@ -187,14 +187,15 @@ def build(request: BuildRequest, progress: Callable[[str], None] | None = None) 
         duplex=request.duplex, back_offset=request.back_offset,
     )
     jobs = [(kind, target, options) for target in targets for kind in OutputKind if kind in request.outputs]
-    results = _render_all(jobs, request.jobs, progress)
-    artifacts: list[Artifact] = [a for rendered in results for a in rendered.artifacts]
-    warnings = list(checked.warnings) + [w for rendered in results for w in rendered.warnings]
-    if request.strict and warnings:
-        problems = Problems()
-        problems.items.extend(warnings)
-        problems.raise_if_errors(strict=True)
-    files = write_artifacts(Path(request.out), artifacts)
+    with locked(Path(request.out)):
+        results = _render_all(jobs, request.jobs, progress)
+        artifacts: list[Artifact] = [a for rendered in results for a in rendered.artifacts]
+        warnings = list(checked.warnings) + [w for rendered in results for w in rendered.warnings]
+        if request.strict and warnings:
+            problems = Problems()
+            problems.items.extend(warnings)
+            problems.raise_if_errors(strict=True)
+        files = write_artifacts(Path(request.out), artifacts)
     return BuildReport(tuple(files), tuple(targets), tuple(warnings), epoch,
                        time.perf_counter() - started)
 

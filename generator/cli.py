@@ -66,11 +66,14 @@ def selection_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--tag", "tags", multiple=True, metavar="TAG",
                      help="Only questions with this tag or one below it, e.g. 'parallelism' (repeatable)."),
         click.option("--difficulty", "difficulties", multiple=True,
-                     type=click.Choice([d.value for d in Difficulty]), help="Only this difficulty (repeatable)."),
+                     type=click.Choice([d.value for d in Difficulty]),
+                     help="Only this difficulty (repeatable)."),
         click.option("--rarity", "rarities", multiple=True,
-                     type=click.Choice([r.value for r in Rarity]), help="Only this rarity (repeatable)."),
+                     type=click.Choice([r.value for r in Rarity]),
+                     help="Only this rarity (repeatable)."),
         click.option("--id", "ids", multiple=True, metavar="ID", help="Only this question id (repeatable)."),
-        click.option("--subset", metavar="NAME", help="A named subset from bank.yaml (combines with the above)."),
+        click.option("--subset", metavar="NAME",
+                     help="A named subset from bank.yaml (combines with the above)."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -160,7 +163,7 @@ def list_command(content: Path, categories, tags, difficulties, rarities, ids, s
              for r in rows]
     widths = [max(len(h), *(len(row[i]) for row in table)) for i, h in enumerate(headers)]
     for row in [headers, *table]:
-        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
     click.echo(f"{len(rows)} of {len(bank.questions)} questions")
 
 

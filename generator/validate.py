@@ -300,11 +300,14 @@ def _question(file: RawFile, categories: dict[str, Category], regions: _RegionRe
     if summary and len(summary) > SUMMARY_WARN_LENGTH:
         problems.warning(f"{what}: 'summary' is {len(summary)} characters; the cheat sheet prints "
                          f"one line, keep it under {SUMMARY_WARN_LENGTH}", fields.values["summary"].location)
-    tags = fields.texts("tags", pattern=TAG, expected="a tag (lowercase slugs joined by '::')")
-    for tag, item in zip(tags, fields.items("tags")):
-        if tag.split("::")[0] in RESERVED_TAG_ROOTS:
+    tags = []
+    for item in fields.items("tags"):
+        tag = fields.text_of(item, "tag", TAG, "a tag (lowercase slugs joined by '::')")
+        if tag and tag.split("::")[0] in RESERVED_TAG_ROOTS:
             fields.fail(f"tag '{tag}' uses a reserved root; the deck adds "
                         f"{', '.join(r + '::' for r in RESERVED_TAG_ROOTS)} tags itself", item.location)
+        elif tag:
+            tags.append(tag)
     key_points = _key_points(fields)
     if "key_points" in fields.values and not key_points and fields.ok:
         fields.fail("'key_points' must list at least one group", fields.values["key_points"].location)
