@@ -1,0 +1,514 @@
+"""Render a bank as an Anki package (``.apkg``) of question notes and cloze notes.
+
+genanki builds the collection; this module supplies everything genanki would
+otherwise take from the clock or from randomness (note and card ids, dates, the
+zip entries), so a package is a pure function of the bank, the templates and
+``options.epoch``: two renders give the same bytes.
+
+Learners keep their review history across releases only while three things
+hold, and this module guarantees all three:
+
+* note GUIDs depend on ``bank.id``, the question ``id`` and the card's role,
+  never on text, so an edited question updates its note in place;
+* the note types keep their ids and the names of their fields and card
+  templates (the frozen constants below);
+* every date in the package is ``options.epoch``, which the build raises
+  whenever content or templates change. Anki's default import ("update notes:
+  if newer", "update note types: if newer") skips a note or note type whose
+  modification time is not newer than the learner's copy.
+
+Deck placement follows deck *names*: Anki's importer (2.1.50+) matches decks by
+name and ignores the ids in the package, and it never moves existing cards. The
+ids below are stable anyway, for older importers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import itertools
+import json
+import logging
+import re
+import sqlite3
+import tempfile
+import zipfile
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timezone
+from pathlib import Path, PurePosixPath
+from typing import Final
+
+import genanki
+import jinja2
+from markupsafe import Markup, escape
+
+from generator.errors import GeneratorError, Problem, Severity
+from generator.model import Artifact, Bank, Category, Question
+from generator.render import Rendered, RenderOptions, markup
+
+log = logging.getLogger(__name__)
+
+# Frozen: the field names and card-template names of both note types.
+#
+# On import Anki compares the names of a note type's fields and templates (its
+# "schema") with the learner's copy of the note type with the same id. When they
+# differ it adds a second note type ("<name>+") and skips every note whose GUID it
+# already has, so no edit would reach learners again:
+# https://github.com/ankitects/anki/blob/main/rslib/src/import_export/package/apkg/import/notes.rs
+# (``merge_or_remap_notetype``, ``Notetype::schema_hash``). Later releases may change
+# template HTML and CSS only; never rename, add, remove or reorder these. New content
+# goes into the spare fields Extra1 and Extra2. Anki reserves the names Tags, Type,
+# Deck, Subdeck, Card, CardFlag and FrontSide, so no field uses them.
+QUESTION_FIELDS: Final = (
+    "Sort",
+    "Id",
+    "Number",
+    "Category",
+    "Difficulty",
+    "Rarity",
+    "Question",
+    "Summary",
+    "Answer",
+    "KeyPoints",
+    "Code",
+    "FollowUps",
+    "Pitfalls",
+    "Source",
+    "Extra1",
+    "Extra2",
+)
+CLOZE_FIELDS: Final = (
+    "Sort",
+    "Id",
+    "Number",
+    "Text",
+    "Question",
+    "Group",
+    "Category",
+    "Difficulty",
+    "Rarity",
+    "Source",
+    "Extra1",
+    "Extra2",
+)
+QUESTION_TEMPLATE: Final = "Question"
+CLOZE_TEMPLATE: Final = "Cloze"
+#: The first field of both note types; its text orders cards by question number.
+SORT_FIELD: Final = "Sort"
+
+# Frozen too: the keys the note-type ids derive from, and the card roles in note GUIDs.
+QUESTION_NOTETYPE: Final = "question"
+CLOZE_NOTETYPE: Final = "cloze"
+QUESTION_ROLE: Final = "question"
+CLOZE_ROLE_PREFIX: Final = "cloze:"
+
+QUESTION_TAG: Final = "card::question"
+CLOZE_TAG: Final = "card::cloze"
+
+#: genanki's recommended range for hard-coded model and deck ids.
+_ID_LOW, _ID_HIGH = 1 << 30, 1 << 31
+#: 1980-01-01 00:00 UTC, the earliest date a zip entry can hold.
+_ZIP_MIN_EPOCH = 315532800
+#: 2107-12-31 23:59:58 UTC, the latest one.
+_ZIP_MAX_EPOCH = 4354819198
+_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
+_WHITESPACE = re.compile(r"\s+")
+
+# Characters in field HTML that Anki would read as its own syntax: "{{" opens a
+# field reference or a cloze, "}}" closes one, "::" separates a cloze's hint,
+# "[sound:…]" plays media; \x1f separates fields in the database. HTML character
+# references display the same and mean nothing to Anki.
+_ANKI_SYNTAX = str.maketrans({"{": "&#123;", "}": "&#125;", "[": "&#91;", "\x1f": "\ufffd"})
+
+
+def stable_id(*parts: str) -> int:
+    """Return an id in genanki's recommended range derived from ``parts`` only.
+
+    Deck and note-type ids must never change between builds (genanki README:
+    hard-code them); hashing stable names gives constants without a registry.
+    """
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).digest()
+    return _ID_LOW + int.from_bytes(digest[:8], "big") % (_ID_HIGH - _ID_LOW)
+
+
+def deck_id(bank: Bank, category: Category | None = None) -> int:
+    """Return the id of the bank's parent deck, or of one category's subdeck."""
+    if category is None:
+        return stable_id("deck", bank.id)
+    return stable_id("deck", bank.id, category.slug)
+
+
+def notetype_id(bank: Bank, kind: str) -> int:
+    """Return the id of the bank's question or cloze note type (``kind`` is a frozen key)."""
+    return stable_id("notetype", bank.id, kind)
+
+
+def note_guid(bank: Bank, question: Question, role: str) -> str:
+    """Return a note's GUID: the bank, the question id and the card's role, never its text."""
+    return genanki.guid_for(bank.id, question.id, role)
+
+
+def cloze_role(group_key: str) -> str:
+    """Return the GUID role of the cloze note made from the key-point group ``group_key``."""
+    return f"{CLOZE_ROLE_PREFIX}{group_key}"
+
+
+def render_deck(bank: Bank, stem: str, options: RenderOptions) -> Rendered:
+    """Render the bank as ``<stem>.apkg``: one subdeck per category, question and cloze notes.
+
+    Reads the templates in ``options.templates / "anki"``; writes nothing and reads no
+    clock. Raises GeneratorError when two notes would share a GUID.
+    """
+    templates = options.templates / "anki"
+    fields_env = _fields_environment(templates)
+    css = _css_environment(templates).get_template("style.css").render().strip() + "\n"
+    models = {
+        QUESTION_NOTETYPE: _model(
+            bank, QUESTION_NOTETYPE, QUESTION_FIELDS, QUESTION_TEMPLATE, templates, css
+        ),
+        CLOZE_NOTETYPE: _model(bank, CLOZE_NOTETYPE, CLOZE_FIELDS, CLOZE_TEMPLATE, templates, css),
+    }
+    warnings: list[Problem] = []
+    root_name = _deck_name_part(bank.title, warnings)
+    decks = [genanki.Deck(deck_id(bank), root_name, description=_html(markup.markdown(bank.description)))]
+    width = max([4, *(len(str(q.number)) for q in bank.questions)])
+    position = itertools.count(1)
+    for category, questions in bank.by_category():
+        deck = genanki.Deck(
+            deck_id(bank, category),
+            f"{root_name}::{_deck_name_part(category.title, warnings)}",
+            description=_html(markup.markdown(category.description)),
+        )
+        for question in questions:
+            for note in _notes(bank, question, category, width, models, fields_env, warnings):
+                note.due = next(position)  # new cards come in bank order
+                deck.add_note(note)
+        decks.append(deck)
+    _check_unique_guids(decks)
+
+    database = _build_collection(decks, options.epoch)
+    data = _zip([("collection.anki2", database), ("media", b"{}")], options.epoch)
+    notes = sum(len(deck.notes) for deck in decks)
+    cards = sum(len(note.cards) for deck in decks for note in deck.notes)
+    log.debug("%s.apkg: %d decks, %d notes, %d cards", stem, len(decks), notes, cards)
+    return Rendered((Artifact(f"{stem}.apkg", data),), tuple(warnings))
+
+
+def _model(
+    bank: Bank, kind: str, fields: Sequence[str], template: str, templates: Path, css: str
+) -> genanki.Model:
+    """Return the bank's question or cloze note type; card HTML comes from ``cards/<kind>-*.html``."""
+    return genanki.Model(
+        notetype_id(bank, kind),
+        f"{bank.title} ({kind})",
+        fields=[{"name": name} for name in fields],
+        templates=[
+            {
+                "name": template,
+                "qfmt": _read(templates / "cards" / f"{kind}-front.html"),
+                "afmt": _read(templates / "cards" / f"{kind}-back.html"),
+            }
+        ],
+        css=css,
+        model_type=genanki.Model.CLOZE if kind == CLOZE_NOTETYPE else genanki.Model.FRONT_BACK,
+        sort_field_index=fields.index(SORT_FIELD),
+    )
+
+
+def _notes(
+    bank: Bank,
+    question: Question,
+    category: Category,
+    width: int,
+    models: dict[str, genanki.Model],
+    env: jinja2.Environment,
+    warnings: list[Problem],
+) -> Iterator[genanki.Note]:
+    """Yield the question's note, then one cloze note per cloze key-point group."""
+    sort = f"{question.number:0{width}d}"
+    tags = _tags(question, warnings)
+    shared = {
+        "Id": _text(question.id),
+        "Number": str(question.number),
+        "Category": _render(
+            env,
+            "category.html",
+            category=category,
+            colour=category.colour if _COLOUR.fullmatch(category.colour) else None,
+        ),
+        "Difficulty": _text(question.difficulty.label),
+        "Rarity": _text(question.rarity.label),
+        "Question": _html(markup.markdown(question.question)),
+        "Source": _text(_source(bank, question)),
+        "Extra1": "",
+        "Extra2": "",
+    }
+    fields = {
+        **shared,
+        "Sort": sort,
+        "Summary": _html(markup.markdown_inline(question.summary)),
+        "Answer": _html(markup.markdown(question.answer)),
+        "KeyPoints": _render(env, "key-points.html", groups=question.key_points),
+        "Code": _render(env, "code.html", examples=question.examples),
+        "FollowUps": _render(env, "list.html", kind="follow-ups", items=question.follow_ups)
+        if question.follow_ups
+        else "",
+        "Pitfalls": _render(env, "list.html", kind="pitfalls", items=question.pitfalls)
+        if question.pitfalls
+        else "",
+    }
+    yield genanki.Note(
+        model=models[QUESTION_NOTETYPE],
+        fields=_ordered(fields, QUESTION_FIELDS),
+        tags=[*tags, QUESTION_TAG],
+        guid=note_guid(bank, question, QUESTION_ROLE),
+    )
+    for index, group in enumerate(question.key_points, start=1):
+        if not group.cloze:
+            continue
+        if not group.items:
+            warnings.append(
+                Problem(
+                    f"question {question.id!r}: cloze group {group.key!r} has no items; no cloze note",
+                    question.location,
+                    Severity.WARNING,
+                )
+            )
+            continue
+        fields = {
+            **shared,
+            "Sort": f"{sort}.{index:02d}",
+            "Text": _render(env, "cloze-text.html", group=group),
+            "Group": _text(group.title),
+        }
+        yield genanki.Note(
+            model=models[CLOZE_NOTETYPE],
+            fields=_ordered(fields, CLOZE_FIELDS),
+            tags=[*tags, CLOZE_TAG],
+            guid=note_guid(bank, question, cloze_role(group.key)),
+        )
+
+
+def _ordered(fields: dict[str, str], names: Sequence[str]) -> list[str]:
+    """Return the field values in the frozen order; a missing or extra name is a bug here."""
+    if set(fields) != set(names):
+        raise AssertionError(f"fields {sorted(fields)} do not match the frozen {sorted(names)}")
+    return [fields[name] for name in names]
+
+
+def _tags(question: Question, warnings: list[Problem]) -> list[str]:
+    """Return the question's tags for Anki: category, difficulty, rarity, then its own tags.
+
+    Anki splits tags on spaces, so whitespace inside a tag becomes ``_`` (with a warning).
+    """
+    raw = [
+        f"category::{question.category}",
+        f"difficulty::{question.difficulty.value}",
+        f"rarity::{question.rarity.value}",
+        *question.tags,
+    ]
+    tags: list[str] = []
+    for tag in raw:
+        clean = _WHITESPACE.sub("_", tag.strip())
+        if clean != tag:
+            warnings.append(
+                Problem(
+                    f"question {question.id!r}: tag {tag!r} contains whitespace; Anki gets {clean!r}",
+                    question.location,
+                    Severity.WARNING,
+                )
+            )
+        if clean and clean not in tags:
+            tags.append(clean)
+    return tags
+
+
+def _deck_name_part(title: str, warnings: list[Problem]) -> str:
+    """Return a title usable as one level of a deck name; ``::`` would add a level."""
+    clean = title.replace("::", ":").strip()
+    if clean != title:
+        warnings.append(
+            Problem(f"deck title {title!r} contains '::'; Anki gets {clean!r}", None, Severity.WARNING)
+        )
+    return clean
+
+
+def _source(bank: Bank, question: Question) -> str:
+    """Return the question's file as a path relative to the content's parent, never machine-specific."""
+    path = PurePosixPath(question.location.path.replace("\\", "/"))
+    root = PurePosixPath(bank.root.as_posix())
+    if path.is_absolute() and path.is_relative_to(root):
+        return str(PurePosixPath(root.name) / path.relative_to(root))
+    return str(path)
+
+
+def _check_unique_guids(decks: Sequence[genanki.Deck]) -> None:
+    """Raise GeneratorError if two notes share a GUID (a repeated question id or group key)."""
+    seen: dict[str, str] = {}
+    problems = []
+    for deck in decks:
+        for note in deck.notes:
+            label = f"{note.fields[QUESTION_FIELDS.index('Id')]} ({note.model.name})"
+            if note.guid in seen:
+                problems.append(Problem(f"notes {seen[note.guid]} and {label} would share a GUID"))
+            seen.setdefault(note.guid, label)
+    if problems:
+        raise GeneratorError(problems)
+
+
+# --- Escaping -------------------------------------------------------------------------------
+
+
+class _AnkiSyntax(Markup):
+    """HTML that deliberately contains Anki syntax (a cloze deletion); passed through as is."""
+
+    __slots__ = ()
+
+
+def _anki_escape(html: str) -> str:
+    """Return HTML in which no character sequence means anything to Anki's templates."""
+    return html.translate(_ANKI_SYNTAX).replace("::", ":&#58;")
+
+
+def _html(html: Markup) -> str:
+    """Return safe HTML (from markup or a template) escaped for Anki."""
+    return _anki_escape(str(html))
+
+
+def _text(text: str) -> str:
+    """Return plain text as HTML escaped for Anki."""
+    return _anki_escape(str(escape(text)))
+
+
+def _finalize(value: object) -> object:
+    """Escape every template expression for HTML and for Anki, except cloze deletions."""
+    if isinstance(value, _AnkiSyntax):
+        return value
+    return Markup(_anki_escape(str(escape(value))))
+
+
+def _cloze(item: object, number: int) -> _AnkiSyntax:
+    """Wrap one item's HTML as Anki cloze deletion ``number`` (``{{cN::…}}``).
+
+    Every ``:`` of the item becomes ``&#58;`` as well, so no text can end the
+    deletion's answer early or start a hint.
+    """
+    body = _anki_escape(str(escape(item))).replace(":", "&#58;")
+    return _AnkiSyntax(f"{{{{c{number}::{body}}}}}")
+
+
+# --- Templates ------------------------------------------------------------------------------
+
+
+def _fields_environment(templates: Path) -> jinja2.Environment:
+    """Return the Jinja environment for field HTML: autoescape on, Anki syntax escaped too."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates / "fields"),
+        autoescape=True,
+        finalize=_finalize,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["markdown"] = markup.markdown
+    env.filters["markdown_inline"] = markup.markdown_inline
+    env.filters["cloze"] = _cloze
+    env.globals["highlight"] = markup.highlight
+    return env
+
+
+def _css_environment(templates: Path) -> jinja2.Environment:
+    """Return the Jinja environment for the note types' CSS (no HTML escaping)."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates),
+        autoescape=False,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals["highlight_css"] = markup.highlight_css
+    return env
+
+
+def _render(env: jinja2.Environment, name: str, **context: object) -> str:
+    """Render one field template; an empty result (nothing to show) is the empty string."""
+    return env.get_template(name).render(**context).strip()
+
+
+def _read(path: Path) -> str:
+    """Return an Anki card template, which is Anki syntax and so never goes through Jinja."""
+    return path.read_text(encoding="utf-8").strip() + "\n"
+
+
+# --- Packaging ------------------------------------------------------------------------------
+
+
+def _build_collection(decks: Sequence[genanki.Deck], epoch: int) -> bytes:
+    """Return the bytes of the package's SQLite collection, built in memory.
+
+    genanki writes the notes, cards and note types; ids come from a counter
+    that starts at the epoch in milliseconds (Anki reads a note id as its
+    creation time), and every date genanki or its fixed collection row holds
+    is set to the epoch.
+    """
+    ids = itertools.count(max(epoch, _ZIP_MIN_EPOCH) * 1000)
+    conn = sqlite3.connect(":memory:")
+    try:
+        cursor = conn.cursor()
+        genanki.Package(list(decks)).write_to_db(cursor, epoch, ids)
+        _stamp(cursor, epoch)
+        conn.commit()
+        conn.execute("VACUUM")
+        return _database_bytes(conn)
+    finally:
+        conn.close()
+
+
+def _stamp(cursor: sqlite3.Cursor, epoch: int) -> None:
+    """Replace the dates genanki hard-codes (collection, decks, options group) by the epoch."""
+    (decks_json, dconf_json) = cursor.execute("SELECT decks, dconf FROM col").fetchone()
+    decks = json.loads(decks_json)
+    for deck in decks.values():
+        deck["mod"] = epoch
+        for counter in ("newToday", "revToday", "lrnToday", "timeToday"):
+            deck[counter] = [0, 0]
+    dconf = json.loads(dconf_json)
+    for conf in dconf.values():
+        conf["mod"] = epoch
+    cursor.execute(
+        "UPDATE col SET crt = ?, mod = ?, scm = ?, decks = ?, dconf = ?",
+        (epoch, epoch * 1000, epoch * 1000, json.dumps(decks), json.dumps(dconf)),
+    )
+
+
+def _database_bytes(conn: sqlite3.Connection) -> bytes:
+    """Return the database file's bytes (``serialize`` is Python 3.11+; else a private temp file)."""
+    if hasattr(conn, "serialize"):
+        return conn.serialize()
+    with tempfile.TemporaryDirectory(prefix="prepdeck-anki-") as tmp:
+        path = Path(tmp) / "collection.anki2"
+        target = sqlite3.connect(path)
+        try:
+            conn.backup(target)
+        finally:
+            target.close()
+        return path.read_bytes()
+
+
+def _zip(entries: Sequence[tuple[str, bytes]], epoch: int) -> bytes:
+    """Return a zip of ``entries`` in order, every entry dated by the epoch, deflated at level 6.
+
+    ``zipfile`` would take the wall clock and the host's OS for each entry;
+    fixing both (and the permissions) makes the archive reproducible.
+    """
+    clamped = min(max(epoch, _ZIP_MIN_EPOCH), _ZIP_MAX_EPOCH)
+    date_time = datetime.fromtimestamp(clamped, tz=timezone.utc).timetuple()[:6]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in entries:
+            info = zipfile.ZipInfo(name, date_time=date_time)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 3  # Unix, whatever the host
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, data, compresslevel=6)
+    return buffer.getvalue()
