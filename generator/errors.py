@@ -30,7 +30,9 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{self.location}: " if self.location else ""
-        return f"{where}{self.severity.value}: {self.message}"
+        # One line per problem, whatever it quotes: a key or a value may hold a line break.
+        message = self.message.replace("\r", "\\r").replace("\n", "\\n")
+        return f"{where}{self.severity.value}: {message}"
 
 
 class GeneratorError(Exception):

@@ -10,8 +10,10 @@ size without recursion. Nothing here knows the bank's schema; see validate.py.
 
 from __future__ import annotations
 
+import codecs
 import logging
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +46,8 @@ MAX_FILE_BYTES = 1024 * 1024
 MAX_DEPTH = 16
 MAX_STRING = 20_000
 MAX_ITEMS = 500
+#: Duplicate keys are reported and parsing goes on; past this many, the file is not read further.
+MAX_DUPLICATES = 20
 
 _resolver = yaml.resolver.Resolver()
 _constructor = yaml.constructor.SafeConstructor()
@@ -75,6 +79,7 @@ class Raw:
 
 _KINDS = {dict: "mapping", list: "sequence", str: "string", int: "integer", float: "number",
           bool: "boolean", type(None): "null"}
+_TAG_KINDS = {"int": "integer", "float": "number", "bool": "boolean"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,23 +124,36 @@ def read_text(path: Path, problems: Problems, root: Path) -> str | None:
         problems.error("file links outside the content directory", Location(display, 1))
         return None
     try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
+        # O_NONBLOCK: opening a FIFO named like a content file must not wait for a writer.
+        handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:
         problems.error(f"cannot read file: {exc.strerror or exc}", Location(display, 1))
         return None
+    with open(handle, "rb") as file:
+        if not stat.S_ISREG(os.fstat(handle).st_mode):
+            problems.error("not a regular file", Location(display, 1))
+            return None
+        try:
+            data = file.read(MAX_FILE_BYTES + 1)
+        except OSError as exc:
+            problems.error(f"cannot read file: {exc.strerror or exc}", Location(display, 1))
+            return None
     if len(data) > MAX_FILE_BYTES:
         problems.error(
             f"file is larger than {MAX_FILE_BYTES // 1024} KiB; split it into smaller files",
             Location(display, 1),
         )
         return None
+    # Strip the byte-order mark here rather than decode "utf-8-sig": that codec
+    # counts an error's offset from after the mark, which misplaced the bad byte.
+    bom = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
     try:
-        return data.decode("utf-8-sig")
+        return data[bom:].decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
+        start = bom + exc.start
+        line = data[:start].count(b"\n") + 1
         problems.error(
-            f"file is not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})",
+            f"file is not valid UTF-8 (byte 0x{data[start]:02x} at offset {start})",
             Location(display, line),
         )
         return None
@@ -150,6 +168,12 @@ def parse_yaml(text: str, display: str, problems: Problems) -> Raw | None:
         line = mark.line + 1 if mark else 1
         message = " ".join(filter(None, [exc.context, exc.problem])) or "invalid YAML"
         problems.error(f"invalid YAML: {message}", Location(display, line))
+    except yaml.reader.ReaderError as exc:
+        # No mark, and its text spans two lines; the loaders count ``position`` differently
+        # (characters or UTF-8 bytes), but both stop at the first such character.
+        line = text.count("\n", 0, max(text.find(chr(exc.character)), 0)) + 1
+        problems.error(f"invalid YAML: character U+{exc.character:04X} is not allowed; remove it",
+                       Location(display, line))
     except yaml.YAMLError as exc:
         problems.error(f"invalid YAML: {exc}", Location(display, 1))
     return None
@@ -219,7 +243,15 @@ def _scalar(event: ScalarEvent, where: Location, problems: Problems) -> Raw:
         tag = _resolver.resolve(yaml.ScalarNode, text, event.implicit)
     node = yaml.ScalarNode(tag, text)
     if tag.endswith((":int", ":float", ":bool", ":null")):
-        value = _constructor.construct_object(node)
+        # Call the constructor directly: construct_object() would keep every node in
+        # the shared constructor's cache for the life of the process.
+        construct = _constructor.yaml_constructors[tag]
+        try:
+            value = construct(_constructor, node)
+        except (ValueError, KeyError, IndexError):  # "!!int abc", "!!bool maybe", "!!int ''", 5,000 digits
+            shown = text if len(text) <= 40 else text[:40] + "…"
+            problems.error(f"'{shown}' is not a valid {_TAG_KINDS[tag.rsplit(':', 1)[1]]}", where)
+            raise _Stop from None
     else:
         value = text  # strings, and timestamps or binary kept as written
     return Raw(value, where, text=text)
@@ -241,6 +273,10 @@ def _attach(frame: list[Any], value: Raw, problems: Problems) -> None:
         if key in container:
             first = keys[key]
             problems.error(f"duplicate key '{key}' (first given on line {first.line})", value.location)
+            if _count_duplicates(problems, value.location.path) > MAX_DUPLICATES:
+                problems.error(f"more than {MAX_DUPLICATES} duplicate keys; the rest of the file is not read",
+                               value.location)
+                raise _Stop
             frame[2] = _Duplicate(key)
             return
         if len(container) >= MAX_ITEMS:
@@ -252,6 +288,11 @@ def _attach(frame: list[Any], value: Raw, problems: Problems) -> None:
     if not isinstance(pending, _Duplicate):
         container[pending] = value
     frame[2] = None
+
+
+def _count_duplicates(problems: Problems, path: str) -> int:
+    return sum(1 for p in problems.items
+               if p.location and p.location.path == path and p.message.startswith("duplicate key"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,14 +316,28 @@ def load_file(path: Path, root: Path, problems: Problems) -> RawFile | None:
     return RawFile(path, display, data)
 
 
-def question_paths(root: Path) -> list[Path]:
-    """Return the question files below ``root/questions`` in a stable order."""
+def question_paths(root: Path, problems: Problems | None = None) -> list[Path]:
+    """Return the question files below ``root/questions`` in a stable order.
+
+    Links to directories are not followed; with ``problems``, each one is
+    reported (an error when it leads outside ``root``), so no question goes
+    missing unnoticed.
+    """
     folder = root / QUESTIONS_DIR
     if not folder.is_dir():
         return []
     found = []
     for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
         dirnames.sort()
+        for name in dirnames:
+            link = Path(dirpath) / name
+            if problems is None or not link.is_symlink():
+                continue
+            where = Location(display_path(link), 1)
+            if not inside(link, root):
+                problems.error("directory links outside the content directory", where)
+            else:
+                problems.warning("a link to a directory is not followed; its files are not read", where)
         for name in sorted(filenames):
             if name.endswith(YAML_SUFFIXES) and not name.startswith("."):
                 found.append(Path(dirpath) / name)
@@ -298,7 +353,7 @@ def load_content(root: Path, problems: Problems) -> Content:
     else:
         problems.error(f"no {BANK_FILE} found in {display_path(root)}", Location(display_path(bank_path), 1))
     questions = []
-    for path in question_paths(root):
+    for path in question_paths(root, problems):
         loaded = load_file(path, root, problems)
         if loaded is not None:
             questions.append(loaded)

@@ -27,21 +27,6 @@ def matches(question: Question, selection: Selection) -> bool:
     )
 
 
-def merge(first: Selection, second: Selection) -> Selection:
-    """Return a selection that requires both: criteria given by both are intersected."""
-
-    def both(a: frozenset, b: frozenset) -> frozenset:
-        return a & b if a and b else a | b
-
-    return Selection(
-        categories=both(first.categories, second.categories),
-        tags=first.tags | second.tags if not (first.tags and second.tags) else first.tags & second.tags,
-        difficulties=both(first.difficulties, second.difficulties),
-        rarities=both(first.rarities, second.rarities),
-        ids=both(first.ids, second.ids),
-    )
-
-
 def select_questions(bank: Bank, selection: Selection) -> Bank:
     """Return the bank with only the questions the selection matches.
 

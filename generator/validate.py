@@ -410,11 +410,14 @@ class _RegionReader:
 
     def _read(self, file: str, fields: Fields, where: Location) -> dict[str, tuple[str, int]] | None:
         path = self.root / file
-        if not path.is_file():
+        if not path.exists():
             fields.fail(f"example file '{file}' does not exist", where)
             return None
         if not inside(path, self.root):
             fields.fail(f"example file '{file}' leads outside the content directory", where)
+            return None
+        if not path.is_file():  # a directory, FIFO or device: never opened
+            fields.fail(f"example file '{file}' is not a regular file", where)
             return None
         if path.stat().st_size > MAX_FILE_BYTES:
             fields.fail(f"example file '{file}' is larger than {MAX_FILE_BYTES // 1024} KiB", where)
