@@ -1,0 +1,128 @@
+"""Render the printable cheat sheet: every question of a bank on two pages.
+
+Questions are grouped by category in bank order, each group under a band in
+the category's colour that names it in text, so the sheet reads in greyscale.
+The layout is two CSS columns with ``column-fill: auto``: WeasyPrint's
+balanced columns lay a page out many times over and are an order of magnitude
+slower. A question never breaks across columns or pages.
+
+The first lines of each question's first code example are shown only when a
+cheap estimate says the sheet stays well within two pages with them (smaller
+selections); the whole bank is laid out once either way.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from generator.errors import Problem, Severity
+from generator.model import Artifact, Bank, Question
+from generator.render import Rendered, RenderOptions, pdf
+
+log = logging.getLogger(__name__)
+
+TEMPLATE = "cheatsheet.html.j2"
+
+#: The cheat sheet of a whole bank should fit on this many pages.
+TARGET_PAGES = 2
+
+#: At most this many lines of a question's first example appear on the sheet.
+CODE_LINES = 6
+
+# Geometry of templates/css/cheatsheet.css, for the estimate (mm and pt).
+_MARGINS_MM = (15.0, 10.0, 14.5, 10.0)  # @page margin: top right bottom left
+_COLUMNS = 2
+_GAP_MM = 5.0
+_INDENT_MM = 1.85  # .question padding-left and border
+_BODY_PT, _HEADING_PT, _CODE_PT, _BAND_MM = 7.0, 9.0, 6.5, 6.4
+_LINE = 1.15
+_QUESTION_GAP_MM = 2.0 + 0.4 + 0.6  # margins below the question, its heading and summary
+_GROUP_GAP_MM = 0.3
+_CODE_PAD_MM = 2.1
+# Use code only if the estimated sheet, code included, fills at most this
+# share of the target pages: columns end early because questions do not split.
+_CODE_FILL = 0.7
+
+
+def render_cheatsheet(bank: Bank, stem: str, options: RenderOptions) -> Rendered:
+    """Render ``{stem}-cheatsheet.pdf`` for ``bank``; warn if it runs past two pages."""
+    html = cheatsheet_html(bank, options)
+    document = pdf.layout(html, templates=options.templates, content=bank.root)
+    name = f"{stem}-cheatsheet.pdf"
+    pages = len(document.pages)
+    warnings = []
+    if pages > TARGET_PAGES:
+        message = (
+            f"cheat sheet {name} has {pages} pages (target {TARGET_PAGES}); shorten summaries or key points"
+        )
+        warnings.append(Problem(message, None, Severity.WARNING))
+    log.debug("%s: %d pages", name, pages)
+    return Rendered((Artifact(name, pdf.pdf_bytes(document)),), tuple(warnings))
+
+
+def cheatsheet_html(bank: Bank, options: RenderOptions) -> str:
+    """Return the cheat sheet's HTML (the template filled in; nothing fetched yet)."""
+    if options.paper not in pdf.PAPER_MM:
+        raise ValueError(f"unknown paper {options.paper!r}; choose from {', '.join(pdf.PAPER_MM)}")
+    groups = []
+    for category, questions in bank.by_category():
+        colour = pdf.safe_colour(category.colour)
+        groups.append(
+            {"category": category, "colour": colour, "ink": pdf.ink_on(colour), "questions": questions}
+        )
+    count = len(bank.questions)
+    snippets = {q.id: snippet(q) for q in bank.questions if q.examples}
+    if not fits_with_code(bank, snippets, options.paper):
+        snippets = {}
+    return pdf.render_template(
+        options.templates,
+        TEMPLATE,
+        bank=bank,
+        groups=groups,
+        snippets=snippets,
+        paper=options.paper,
+        created=pdf.w3c_date(options.epoch),
+        header=f"Cheat sheet · {count} question{'' if count == 1 else 's'}",
+        footer=f"Version {bank.version} · built {pdf.build_date(options.epoch)} UTC",
+    )
+
+
+def snippet(question: Question) -> tuple[str, str]:
+    """Return the first ``CODE_LINES`` lines of a question's first example, and its language."""
+    example = question.examples[0]
+    lines = example.code.rstrip("\n").splitlines()
+    if len(lines) > CODE_LINES:
+        lines = [*lines[: CODE_LINES - 1], "..."]
+    return "\n".join(lines), example.language
+
+
+def fits_with_code(bank: Bank, snippets: dict[str, tuple[str, str]], paper: str) -> bool:
+    """Return True if the sheet with ``snippets`` is estimated to fill at most ``_CODE_FILL`` of two pages."""
+    if not snippets:
+        return False
+    width, height = pdf.PAPER_MM[paper]
+    top, right, bottom, left = _MARGINS_MM
+    column_mm = (width - left - right - (_COLUMNS - 1) * _GAP_MM) / _COLUMNS
+    column_height_mm = height - top - bottom
+    text_em = (column_mm - _INDENT_MM) * pdf.PT_PER_MM  # the column's width in pt, per 1 pt of type
+
+    def lines(markdown: str, size: float, bold: bool = False) -> int:
+        return pdf.wrapped_lines(pdf.word_widths(markdown, bold), text_em / size)
+
+    total = _BAND_MM * len(bank.by_category())
+    for q in bank.questions:
+        height_pt = lines(q.question, _HEADING_PT, bold=True) * _HEADING_PT * _LINE
+        height_pt += (
+            lines(f"{q.difficulty.label} · {q.rarity.label} {q.summary}", _BODY_PT) * _BODY_PT * _LINE
+        )
+        for group in q.key_points:
+            words = pdf.key_point_words(group.title, group.items)
+            height_pt += pdf.wrapped_lines(words, text_em / _BODY_PT) * _BODY_PT * _LINE
+        total += height_pt / pdf.PT_PER_MM + _QUESTION_GAP_MM + _GROUP_GAP_MM * len(q.key_points)
+        if q.id in snippets:
+            code_em = text_em / _CODE_PT / pdf.MONO_EM
+            rows = sum(max(1, -(-len(line) // int(code_em))) for line in snippets[q.id][0].splitlines())
+            total += rows * _CODE_PT * _LINE / pdf.PT_PER_MM + _CODE_PAD_MM
+    capacity = TARGET_PAGES * _COLUMNS * column_height_mm
+    log.debug("cheat sheet estimate with code: %.0f of %.0f mm", total, capacity)
+    return total <= _CODE_FILL * capacity

@@ -1,0 +1,398 @@
+"""Flashcard sheets, read back from the PDF: page boxes, card grid, duplex registration, fit."""
+
+from __future__ import annotations
+
+import functools
+import itertools
+
+import pytest
+from pdf_support import (
+    MM,
+    TEMPLATES,
+    Run,
+    document_runs,
+    glyphs,
+    make_bank,
+    make_question,
+    page_size,
+    page_text,
+    reader,
+    shipped_bank,
+    squash,
+)
+
+from generator.errors import Severity
+from generator.model import KeyPointGroup
+from generator.render import RenderOptions, pdf
+from generator.render.flashcards import (
+    CARD_SIZES,
+    MIN_FONT_PT,
+    MIN_MARGIN_MM,
+    PADDING_MM,
+    cut_marks,
+    render_flashcards,
+    sheet_layout,
+)
+
+EPOCH = 1_700_000_000
+PAGE_PT = {"a4": (595.28, 841.89), "letter": (612.0, 792.0)}
+BORDER_MM = 0.25 / MM  # the card's outline, inside its edge
+
+
+def options(**changes) -> RenderOptions:
+    return RenderOptions(templates=TEMPLATES, epoch=EPOCH, **changes)
+
+
+@functools.cache
+def shipped(paper="a4", card_size="95x65", duplex="long", back_offset=(0.0, 0.0)):
+    """Render the shipped bank's flashcards once per combination: (pdf bytes, warnings)."""
+    rendered = render_flashcards(
+        shipped_bank(),
+        "deck",
+        options(paper=paper, card_size=card_size, duplex=duplex, back_offset=back_offset),
+    )
+    return rendered.artifacts[0].data, rendered.warnings
+
+
+def id_runs(page_runs, ids) -> dict[str, Run]:
+    """Return the run printing each question id on a page, by id."""
+    found = {}
+    for run in page_runs:
+        text = run.text.strip()
+        if text in ids:
+            assert text not in found, f"id {text} printed twice on one page"
+            found[text] = run
+    return found
+
+
+def anchor(run: Run) -> tuple[float, float]:
+    """Return the bottom-right corner of an id's glyphs, in mm."""
+    return max(g.x1 for g in run.glyphs) / MM, max(g.bottom for g in run.glyphs) / MM
+
+
+def slot_rects(sheet, side, duplex, offset) -> list[tuple[float, float, float, float]]:
+    """Return every slot's card rectangle (left, top, right, bottom) in mm on a page of ``side``."""
+    card = sheet.card
+    rects = []
+    for index in range(sheet.per_page):
+        left, top = sheet.slot(index, side, duplex, offset)
+        rects.append((left, top, left + card.width, top + card.height))
+    return rects
+
+
+def sides(page_count: int, duplex: str) -> list[str]:
+    if duplex == "none":
+        return ["front"] * (page_count // 2) + ["back"] * (page_count // 2)
+    return ["front", "back"] * (page_count // 2)
+
+
+# -- layout presets (no rendering) ---------------------------------------------------------------
+
+
+def test_card_size_presets_are_the_cli_choices():
+    assert list(CARD_SIZES) == ["95x65", "index-3x5", "business"]
+    assert (CARD_SIZES["95x65"].width, CARD_SIZES["95x65"].height) == (95, 65)
+    assert (CARD_SIZES["index-3x5"].width, CARD_SIZES["index-3x5"].height) == pytest.approx((127, 76.2))
+    assert (CARD_SIZES["business"].width, CARD_SIZES["business"].height) == (85, 55)
+
+
+@pytest.mark.parametrize(
+    ("paper", "card_size", "grid"),
+    [
+        ("a4", "95x65", (2, 4, False)),
+        ("letter", "95x65", (2, 4, False)),
+        ("a4", "index-3x5", (2, 2, True)),
+        ("letter", "index-3x5", (2, 2, True)),
+        ("a4", "business", (2, 5, False)),
+        ("letter", "business", (3, 3, True)),
+    ],
+)
+def test_grid_holds_the_most_cards_that_fit_with_8mm_margins(paper, card_size, grid):
+    sheet = sheet_layout(paper, card_size)
+    assert (sheet.columns, sheet.rows, sheet.landscape) == grid
+    card = sheet.card
+    assert sheet.left >= MIN_MARGIN_MM and sheet.top >= MIN_MARGIN_MM
+    assert sheet.left + sheet.columns * card.width <= sheet.width - MIN_MARGIN_MM + 1e-9
+    assert sheet.top + sheet.rows * card.height <= sheet.height - MIN_MARGIN_MM + 1e-9
+    # No orientation holds more.
+    short, long = sorted((sheet.width, sheet.height))
+    for width, height in ((short, long), (long, short)):
+        fits = int((width - 16) // card.width) * int((height - 16) // card.height)
+        assert fits <= sheet.per_page
+
+
+@pytest.mark.parametrize(("paper", "card_size"), list(itertools.product(["a4", "letter"], CARD_SIZES)))
+def test_cut_marks_extend_every_card_edge_in_the_margin(paper, card_size):
+    sheet = sheet_layout(paper, card_size)
+    card = sheet.card
+    grid = (
+        sheet.left,
+        sheet.top,
+        sheet.left + sheet.columns * card.width,
+        sheet.top + sheet.rows * card.height,
+    )
+    marks = cut_marks(sheet)
+    assert len(marks) == 2 * (sheet.columns + 1) + 2 * (sheet.rows + 1)
+    for column in range(sheet.columns + 1):
+        x = sheet.left + column * card.width
+        vertical = [m for m in marks if m["width"] == 0 and m["left"] == pytest.approx(x, abs=1e-3)]
+        assert len(vertical) == 2  # one above the grid, one below
+    for row in range(sheet.rows + 1):
+        y = sheet.top + row * card.height
+        horizontal = [m for m in marks if m["height"] == 0 and m["top"] == pytest.approx(y, abs=1e-3)]
+        assert len(horizontal) == 2
+    for m in marks:
+        left, top, right, bottom = m["left"], m["top"], m["left"] + m["width"], m["top"] + m["height"]
+        assert m["width"] + m["height"] >= 2  # visible
+        # Inside the paper, clear of its edge, and entirely in the margin around the grid.
+        assert left >= 3.9 and top >= 3.9 and right <= sheet.width - 3.9 and bottom <= sheet.height - 3.9
+        outside = bottom <= grid[1] or top >= grid[3] or right <= grid[0] or left >= grid[2]
+        assert outside, m
+
+
+# -- the shipped bank ---------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("paper", ["a4", "letter"])
+def test_shipped_bank_pages_are_exact_paper_and_even(paper):
+    data, warnings = shipped(paper)
+    pdf_reader = reader(data)
+    bank = shipped_bank()
+    per_page = sheet_layout(paper, "95x65").per_page
+    assert per_page == 8
+    assert len(pdf_reader.pages) == 2 * -(-len(bank.questions) // per_page)
+    assert len(pdf_reader.pages) % 2 == 0
+    for page in pdf_reader.pages:
+        assert page_size(page) == pytest.approx(PAGE_PT[paper], abs=0.01)
+    assert warnings == ()  # the shipped bank fits without overflow
+
+
+@pytest.mark.slow
+def test_landscape_preset_pages_are_landscape():
+    data, warnings = shipped("a4", "index-3x5")
+    assert warnings == ()
+    for page in reader(data).pages:
+        assert page_size(page) == pytest.approx(PAGE_PT["a4"][::-1], abs=0.01)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("paper", "card_size"),
+    [("a4", "95x65"), ("letter", "95x65"), ("a4", "index-3x5"), ("letter", "business")],
+)
+def test_no_text_leaves_its_card_padding(paper, card_size):
+    data, _ = shipped(paper, card_size)
+    sheet = sheet_layout(paper, card_size)
+    pages = document_runs(data)
+    tolerance = 0.3  # pt: glyph ascent boxes are a hair taller than line boxes
+    for page, side in zip(pages, sides(len(pages), "long"), strict=True):
+        rects = slot_rects(sheet, side, "long", (0.0, 0.0))
+        for glyph in glyphs(page):
+            if not glyph.text.strip():
+                continue
+            inside = any(
+                glyph.x0 >= (left + PADDING_MM) * MM - tolerance
+                and glyph.x1 <= (right - PADDING_MM) * MM + tolerance
+                and glyph.top >= (top + PADDING_MM) * MM - tolerance
+                and glyph.bottom <= (bottom - PADDING_MM) * MM + tolerance
+                for left, top, right, bottom in rects
+            )
+            if card_size == "business" and not inside:
+                continue  # the three overflowing business cards are warned about below
+            assert inside, f"{glyph} outside every card on a {side} page"
+
+
+@pytest.mark.slow
+def test_overflowing_business_cards_are_warned_about_by_question():
+    _, warnings = shipped("letter", "business")
+    bank = shipped_bank()
+    by_id = {q.id: q for q in bank.questions}
+    for warning in warnings:
+        assert warning.severity is Severity.WARNING
+        named = [qid for qid in by_id if f"'{qid}'" in warning.message]
+        assert len(named) == 1
+        assert warning.location == by_id[named[0]].location
+
+
+@pytest.mark.slow
+def test_text_sizes_stay_at_or_above_the_floor():
+    data, _ = shipped()
+    sizes = [g.size for page in document_runs(data) for g in glyphs(page)]
+    assert min(sizes) >= MIN_FONT_PT - 0.01
+
+
+@pytest.mark.slow
+def test_fronts_show_number_category_question_difficulty_and_backs_the_key_points():
+    data, _ = shipped()
+    pages = document_runs(data)
+    bank = shipped_bank()
+    front_text, back_text = page_text(pages[0]), page_text(pages[1])
+    for question in bank.questions[:8]:
+        category = bank.category(question.category)
+        assert squash(question.question) in squash(front_text)
+        assert f"#{question.number}" in squash(front_text)
+        assert squash(category.title.upper()) in squash(front_text)
+        assert question.difficulty.label in front_text
+        assert squash(question.key_points[0].title.upper()) in squash(back_text)
+        assert squash(question.question) not in squash(back_text)
+        assert question.id in front_text and question.id in back_text
+
+
+@pytest.mark.slow
+def test_one_layout_suffices_for_the_shipped_bank(monkeypatch):
+    """Shrink-to-fit estimates well enough that the default build lays the document out once."""
+    calls = []
+    real_layout = pdf.layout
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real_layout(*args, **kwargs)
+
+    monkeypatch.setattr(pdf, "layout", counting)
+    render_flashcards(shipped_bank(), "deck", options())
+    assert len(calls) == 1
+
+
+# -- duplex registration ------------------------------------------------------------------------
+
+
+def registration(data, paper, card_size, duplex, offset=(0.0, 0.0)):
+    """Yield (question id, front rect, back rect) in mm, locating each card by its printed id.
+
+    The id is printed at the same place on both sides of a card (bottom right,
+    inside the padding), so the card's rectangle follows from the id's
+    position: on a front page the grid is known, which gives the id's offset
+    from its card's corner; that offset places the back card.
+    """
+    sheet = sheet_layout(paper, card_size)
+    pages = document_runs(data)
+    ids = {q.id for q in shipped_bank().questions}
+    labels = sides(len(pages), duplex)
+    fronts = [p for p, side in zip(pages, labels, strict=True) if side == "front"]
+    backs = [p for p, side in zip(pages, labels, strict=True) if side == "back"]
+    card = sheet.card
+    for front, back in zip(fronts, backs, strict=True):
+        front_ids, back_ids = id_runs(front, ids), id_runs(back, ids)
+        assert set(front_ids) == set(back_ids)
+        rects = slot_rects(sheet, "front", duplex, offset)
+        for qid, run in front_ids.items():
+            x, y = anchor(run)
+            (rect,) = [r for r in rects if r[0] < x < r[2] and r[1] < y < r[3]]
+            dx, dy = rect[2] - x, rect[3] - y
+            assert dx == pytest.approx(PADDING_MM + BORDER_MM, abs=0.1)  # the id sits in the padding corner
+            bx, by = anchor(back_ids[qid])
+            back = (bx + dx - card.width, by + dy - card.height, bx + dx, by + dy)
+            yield qid, rect, back, sheet
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("paper", ["a4", "letter"])
+@pytest.mark.parametrize("duplex", ["long", "short"])
+def test_backs_sit_at_the_mirrored_position_of_their_fronts(paper, duplex):
+    data, _ = shipped(paper, duplex=duplex)
+    seen = 0
+    for _qid, front, back, sheet in registration(data, paper, "95x65", duplex):
+        if duplex == "long":  # portrait page, flipped on its long edge: columns mirror
+            expected = (sheet.width - front[2], front[1], sheet.width - front[0], front[3])
+        else:  # flipped on the short edge: rows mirror
+            expected = (front[0], sheet.height - front[3], front[2], sheet.height - front[1])
+        assert back == pytest.approx(expected, abs=0.5)
+        seen += 1
+    assert seen == len(shipped_bank().questions)
+
+
+@pytest.mark.slow
+def test_long_edge_flip_of_a_landscape_page_mirrors_rows():
+    """Index cards print on landscape pages, whose long edge runs along the rows."""
+    data, _ = shipped("a4", "index-3x5", "long")
+    for _qid, front, back, sheet in registration(data, "a4", "index-3x5", "long"):
+        expected = (front[0], sheet.height - front[3], front[2], sheet.height - front[1])
+        assert back == pytest.approx(expected, abs=0.5)
+
+
+@pytest.mark.slow
+def test_duplex_none_prints_every_front_then_every_back_in_the_same_slots():
+    data, _ = shipped(duplex="none")
+    pages = document_runs(data)
+    bank = shipped_bank()
+    ids = [q.id for q in bank.questions]
+    half = len(pages) // 2
+    assert len(pages) == 4 and half == 2
+    for index in range(half):
+        expected = ids[8 * index : 8 * (index + 1)]
+        front_text = page_text(pages[index])
+        assert bank.questions[8 * index].question.split()[0] in front_text  # a front: questions
+        assert set(id_runs(pages[index], set(ids))) == set(expected)
+        assert set(id_runs(pages[half + index], set(ids))) == set(expected)
+    for _qid, front, back, _sheet in registration(data, "a4", "95x65", "none"):
+        assert back == pytest.approx(front, abs=0.5)
+
+
+@pytest.mark.slow
+def test_back_offset_shifts_only_back_pages():
+    offset = (1.5, -2.0)
+    plain, _ = shipped()
+    shifted, _ = shipped(back_offset=offset)
+    ids = {q.id for q in shipped_bank().questions}
+    for index, (page, moved) in enumerate(zip(document_runs(plain), document_runs(shifted), strict=True)):
+        before, after = id_runs(page, ids), id_runs(moved, ids)
+        shift = offset if index % 2 else (0.0, 0.0)
+        for qid, run in before.items():
+            (x, y), (x2, y2) = anchor(run), anchor(after[qid])
+            assert (x2 - x, y2 - y) == pytest.approx(shift, abs=0.05)
+
+
+def test_back_offset_beyond_the_margin_warns():
+    rendered = render_flashcards(make_bank(), "deck", options(back_offset=(12.0, 0.0)))
+    assert [w.severity for w in rendered.warnings] == [Severity.WARNING]
+    assert "back offset" in rendered.warnings[0].message
+
+
+# -- small banks --------------------------------------------------------------------------------
+
+
+def test_artifact_name_and_even_page_count_for_a_partial_page():
+    questions = [make_question(n) for n in range(1, 10)]  # 9 cards: two sheets of 8 slots
+    rendered = render_flashcards(make_bank(questions), "custom", options(paper="letter"))
+    (artifact,) = rendered.artifacts
+    assert artifact.name == "custom-flashcards.pdf"
+    pages = document_runs(artifact.data)
+    assert len(pages) == 4
+    last_back = id_runs(pages[3], {"q9"})
+    assert set(last_back) == {"q9"}
+    # q9 is the first slot of its front page; on the long-edge back it moves to the right column.
+    assert anchor(id_runs(pages[2], {"q9"})["q9"])[0] < 105 < anchor(last_back["q9"])[0]
+
+
+def test_an_overflowing_card_warns_naming_the_question():
+    long_item = "A key point that goes on and on about gradients, shards and replicas " * 4
+    groups = tuple(KeyPointGroup(f"g{i}", f"Group {i}", (long_item,) * 6, cloze=False) for i in range(4))
+    wordy = make_question(2, id="wordy-question", key_points=groups)
+    rendered = render_flashcards(make_bank([make_question(1), wordy]), "deck", options())
+    (warning,) = rendered.warnings
+    assert warning.severity is Severity.WARNING
+    assert "'wordy-question'" in warning.message and "back" in warning.message
+    assert warning.location == wordy.location
+
+
+def test_long_text_shrinks_but_never_below_the_floor():
+    item = "Shards, replicas and buckets overlap communication with computation"
+    groups = (
+        KeyPointGroup("g", "Group", (item,) * 6, cloze=False),
+        KeyPointGroup("h", "More", (item,) * 6, cloze=False),
+    )
+    bank = make_bank([make_question(1, key_points=groups), make_question(2)])
+    rendered = render_flashcards(bank, "deck", options(card_size="business"))
+    assert rendered.warnings == ()
+    back = document_runs(rendered.artifacts[0].data)[1]
+    assert min(g.size for g in glyphs(back)) >= MIN_FONT_PT - 0.01
+    size = {run.text.strip(): run.glyphs[0].size for run in back}
+    assert MIN_FONT_PT <= size["GROUP"] < size["POINTS"]  # the wordy back shrank, the short one did not
+
+
+def test_unknown_options_are_refused():
+    with pytest.raises(ValueError, match="card size"):
+        render_flashcards(make_bank(), "deck", options(card_size="poster"))
+    with pytest.raises(ValueError, match="duplex"):
+        render_flashcards(make_bank(), "deck", options(duplex="sideways"))
