@@ -44,7 +44,7 @@ bench: $(DEV_STAMP)
 	$(BIN)/python scripts/bench.py --out $(OUT)/bench
 
 # PNG previews of the real outputs for the README.
-screenshots: build
+screenshots: build $(DEV_STAMP)
 	$(BIN)/python scripts/screenshots.py --build $(OUT) --out docs
 
 test: $(DEV_STAMP)
