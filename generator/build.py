@@ -7,12 +7,16 @@ validated and rendered (mkdocs: "gather all data, then write").
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +24,7 @@ from generator.errors import GeneratorError, Problem, Problems
 from generator.load import load_content
 from generator.model import Artifact, Bank, OutputKind, Selection
 from generator.render import Rendered, RenderOptions
-from generator.select import merge, select_questions
+from generator.select import describe, select_questions
 from generator.validate import validate_content
 from generator.write import locked, write_artifacts
 
@@ -52,14 +56,25 @@ def check(content: Path, strict: bool = False) -> Checked:
     return Checked(bank, tuple(problems.warnings))
 
 
-def resolve_selection(bank: Bank, selection: Selection, subset: str | None) -> Selection:
-    """Combine a named subset's criteria with ad-hoc ones (both must hold)."""
+def select_subset(bank: Bank, selection: Selection, subset: str | None) -> Bank:
+    """Return the questions that meet a named subset's criteria and the ad-hoc ones (both must hold).
+
+    The subset is applied first, then the ad-hoc criteria: one merged Selection cannot say
+    "a tag below ``parallelism`` and a tag below ``pytorch``", and intersecting two criteria
+    that share no value left an empty set, which restricts nothing.
+    """
     if subset is None:
-        return selection
+        return select_questions(bank, selection)
     names = [s.name for s in bank.subsets]
     if subset not in names:
         raise GeneratorError(f"no subset named '{subset}' (subsets: {', '.join(names) or 'none'})")
-    return merge(bank.subset(subset).selection, selection)
+    chosen = select_questions(bank, bank.subset(subset).selection)
+    try:
+        return select_questions(chosen, selection)
+    except GeneratorError:
+        raise GeneratorError(
+            f"the selection (--subset {subset} {describe(selection)}) matches no question"
+        ) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +97,7 @@ def plan_targets(bank: Bank, selection: Selection, subset: str | None, name: str
             Target(f"{bank.slug}-{s.name}", select_questions(bank, s.selection)) for s in bank.subsets
         ]
         return targets
-    chosen = select_questions(bank, resolve_selection(bank, selection, subset))
+    chosen = select_subset(bank, selection, subset)
     label = name or (subset if selection.is_empty() else "custom")
     return [Target(f"{bank.slug}-{label}", chosen)]
 
@@ -187,8 +202,8 @@ def build(request: BuildRequest, progress: Callable[[str], None] | None = None) 
         duplex=request.duplex, back_offset=request.back_offset,
     )
     jobs = [(kind, target, options) for target in targets for kind in OutputKind if kind in request.outputs]
-    with locked(Path(request.out)):
-        results = _render_all(jobs, request.jobs, progress)
+    with locked(Path(request.out)) as lock:
+        results = _render_all(jobs, request.jobs, progress, inherited=(lock,))
         artifacts: list[Artifact] = [a for rendered in results for a in rendered.artifacts]
         warnings = list(checked.warnings) + [w for rendered in results for w in rendered.warnings]
         if request.strict and warnings:
@@ -200,8 +215,14 @@ def build(request: BuildRequest, progress: Callable[[str], None] | None = None) 
                        time.perf_counter() - started)
 
 
-def _render_all(jobs: list, workers: int | None, progress: Callable[[str], None] | None) -> list[Rendered]:
-    """Render every job; PDFs go to worker processes when there is more than one core."""
+def _render_all(jobs: list, workers: int | None, progress: Callable[[str], None] | None,
+                inherited: tuple[int, ...] = ()) -> list[Rendered]:
+    """Render every job; PDFs go to worker processes when there is more than one core.
+
+    ``inherited`` are descriptors the workers must close (the output directory's lock).
+    If anything fails or a signal interrupts the build, queued renders are cancelled
+    and running ones stopped, so the build ends now rather than after them.
+    """
     workers = workers or os.cpu_count() or 1
     pdf_jobs = [job for job in jobs if job[0] is not OutputKind.ANKI]
     results: dict[int, Rendered] = {}
@@ -212,7 +233,11 @@ def _render_all(jobs: list, workers: int | None, progress: Callable[[str], None]
             progress(f"rendered {len(results)}/{len(jobs)}: " + ", ".join(a.name for a in rendered.artifacts))
 
     if workers > 1 and len(pdf_jobs) > 1:
-        with ProcessPoolExecutor(max_workers=min(workers, len(pdf_jobs))) as pool:
+        stats = [(handle, os.fstat(handle)) for handle in inherited]
+        shared = tuple((handle, info.st_dev, info.st_ino) for handle, info in stats)
+        pool = ProcessPoolExecutor(max_workers=min(workers, len(pdf_jobs)), initializer=_start_worker,
+                                   initargs=(os.getpid(), shared))
+        try:
             futures = {index: pool.submit(_render_job, job) for index, job in enumerate(jobs)
                        if job[0] is not OutputKind.ANKI}
             for index, job in enumerate(jobs):
@@ -220,7 +245,64 @@ def _render_all(jobs: list, workers: int | None, progress: Callable[[str], None]
                     done(index, _render_job(job))
             for index, future in futures.items():
                 done(index, future.result())
+        except BrokenProcessPool:
+            _stop(pool)
+            raise GeneratorError(
+                "a PDF render process ended unexpectedly (out of memory, or killed); nothing was written"
+            ) from None
+        except BaseException:
+            _stop(pool)
+            raise
+        finally:
+            pool.shutdown(wait=True)
     else:
         for index, job in enumerate(jobs):
             done(index, _render_job(job))
     return [results[index] for index in range(len(jobs))]
+
+
+def _start_worker(parent: int, inherited: tuple[tuple[int, int, int], ...]) -> None:
+    """Set up a render worker: no lock, no signal handling of its own, no life after its parent.
+
+    A forked worker shares the parent's open files, and with them the flock on
+    the output directory; closing its copy leaves the lock to the parent alone
+    (``inherited`` is (descriptor, device, inode): a worker that was not forked
+    has no such descriptor, and must not close whatever has its number). Ctrl-C
+    reaches the whole process group, and the parent stops the workers itself.
+    ProcessPoolExecutor's workers outlive a parent killed with SIGKILL (they
+    wait for work forever), so each one watches for that and exits.
+    """
+    for handle, device, inode in inherited:
+        with contextlib.suppress(OSError):
+            info = os.fstat(handle)
+            if (info.st_dev, info.st_ino) == (device, inode):
+                os.close(handle)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.2)
+    os._exit(1)
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Cancel the queued jobs and terminate the running workers of ``pool``.
+
+    Before Python 3.14 there is no public way to stop a running job, and
+    ``shutdown()`` forgets the workers: take them first and terminate them.
+    Then wait for the pool's manager thread, which ends at once without
+    workers: left running, its cleanup races the interpreter's exit hook,
+    which prints "OSError: Bad file descriptor" (``_python_exit`` in
+    concurrent/futures/process.py wakes it without the pool's lock).
+    """
+    terminate = getattr(pool, "terminate_workers", None)  # Python 3.14+
+    if terminate is not None:
+        terminate()
+        return
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        if process.is_alive():
+            process.terminate()
+    pool.shutdown(wait=True, cancel_futures=True)

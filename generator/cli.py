@@ -6,48 +6,114 @@ printed as compiler-style lines plus a summary, with exit status 1.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
+import re
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
 from generator import __version__
-from generator.build import BuildRequest, build, check, resolve_selection
+from generator.build import BuildRequest, build, check, select_subset
 from generator.errors import GeneratorError, Problem
 from generator.model import Difficulty, OutputKind, Rarity, Selection
-from generator.select import select_questions
 
 log = logging.getLogger("generator")
 
 CARD_SIZES = ("95x65", "index-3x5", "business")
 
 
+# Control characters (ESC starts terminal commands: clear the screen, set the title, write the
+# clipboard) and bidirectional overrides, which reorder what a reader sees.
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """Return ``text`` with control and bidi characters as escapes, safe to print to a terminal.
+
+    Messages quote content (ids, file names, values), which may be hostile.
+    """
+    return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
 def _report(problems: tuple[Problem, ...] | list[Problem]) -> None:
     for problem in problems:
-        click.echo(str(problem), err=True)
+        click.echo(printable(str(problem)), err=True)
+
+
+def _count(number: int, noun: str, plural: str = "") -> str:
+    """Return e.g. "1 subset" or "4 subsets"."""
+    return f"{number} {noun if number == 1 else plural or noun + 's'}"
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is so that cleanup runs as it does for Ctrl-C."""
+
+
+@contextlib.contextmanager
+def interrupts_raise(received: list[int]) -> Iterator[None]:
+    """Raise on Ctrl-C and SIGTERM while the block runs, so ``finally`` blocks remove staging.
+
+    Python's default for SIGTERM ends the process on the spot; here it raises
+    Terminated, and SIGINT raises KeyboardInterrupt as usual. Each signal is
+    appended to ``received``: the exception lands wherever the program is, and
+    a library's cleanup may raise another one on the way out (zipfile does),
+    which must still be reported as an interruption. Only the main thread can
+    set handlers; elsewhere (e.g. a test runner's thread) the defaults stay.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        received.append(signum)
+        raise Terminated(signum) if signum == signal.SIGTERM else KeyboardInterrupt
+
+    previous = {signum: signal.signal(signum, handler) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler_before in previous.items():
+            signal.signal(signum, handler_before if handler_before is not None else signal.SIG_DFL)
 
 
 def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn GeneratorError into its messages and exit status 1, never a traceback."""
+    """Turn GeneratorError into its messages and exit status 1, never a traceback.
+
+    Ctrl-C exits with status 130 and SIGTERM with 143, after cleanup.
+    """
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        received: list[int] = []
         try:
-            return command(*args, **kwargs)
-        except GeneratorError as exc:
+            with interrupts_raise(received):
+                return command(*args, **kwargs)
+        except Exception as exc:
+            if received:  # e.g. a render worker killed by the same signal, or a library's cleanup
+                _interrupted(received[0])
+            if not isinstance(exc, GeneratorError):
+                raise
             _report(exc.problems)
             click.echo(f"prepdeck: {exc.summary()}", err=True)
             sys.exit(1)
-        except KeyboardInterrupt:
-            click.echo("prepdeck: interrupted; earlier outputs are unchanged", err=True)
-            sys.exit(130)
+        except KeyboardInterrupt as exc:
+            _interrupted(received[0] if received else signal.SIGTERM if isinstance(exc, Terminated)
+                         else signal.SIGINT)
 
     return wrapper
+
+
+def _interrupted(signum: int) -> NoReturn:
+    click.echo("prepdeck: interrupted; earlier outputs are unchanged", err=True)
+    sys.exit(128 + signum)
 
 
 def content_option(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -121,10 +187,11 @@ def check_command(content: Path, strict: bool) -> None:
     bank = checked.bank
     used = {q.category for q in bank.questions}
     examples = sum(len(q.examples) for q in bank.questions)
-    warned = f", {len(checked.warnings)} warnings" if checked.warnings else ""
+    warned = f", {_count(len(checked.warnings), 'warning')}" if checked.warnings else ""
     click.echo(
-        f"{bank.title}: {len(bank.questions)} questions in {len(used)} categories, "
-        f"{examples} code examples, {len(bank.subsets)} subsets{warned}"
+        f"{printable(bank.title)}: {_count(len(bank.questions), 'question')} in "
+        f"{_count(len(used), 'category', 'categories')}, {_count(examples, 'code example')}, "
+        f"{_count(len(bank.subsets), 'subset')}{warned}"
     )
 
 
@@ -144,8 +211,8 @@ def list_command(content: Path, categories, tags, difficulties, rarities, ids, s
       prepdeck list --category mlops --rarity common --rarity very-common --format json
     """
     bank = check(content).bank
-    selection = resolve_selection(bank, make_selection(categories, tags, difficulties, rarities, ids), subset)
-    chosen = select_questions(bank, selection).questions
+    selection = make_selection(categories, tags, difficulties, rarities, ids)
+    chosen = select_subset(bank, selection, subset).questions
     if fmt == "ids":
         for question in chosen:
             click.echo(question.id)

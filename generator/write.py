@@ -4,9 +4,11 @@ Everything is rendered in memory before this stage runs. Files are then
 written to a staging directory inside the output directory (same file
 system), flushed to disk, and renamed over their targets; a rename is atomic,
 so every output is either the old file or the new one, never a partial write.
-A lock on the output directory itself (no lock file is left behind) keeps two
-builds from writing it at once, and staging left by a killed build is removed
-by the next one.
+Each replaced file is first hard-linked into the staging directory, so when a
+later rename fails (or a signal interrupts the renames) the earlier ones are
+undone and the directory is as it was. A lock on the output directory itself
+(no lock file is left behind) keeps two builds from writing it at once, and
+staging left by a killed build is removed by the next one.
 """
 
 from __future__ import annotations
@@ -30,8 +32,15 @@ STAGING_PREFIX = ".prepdeck-staging-"
 
 
 @contextlib.contextmanager
-def locked(out: Path) -> Iterator[None]:
-    """Hold an exclusive lock on the directory ``out``, or fail at once if a build holds it."""
+def locked(out: Path) -> Iterator[int]:
+    """Hold an exclusive lock on the directory ``out``, or fail at once if a build holds it.
+
+    Yields the locked descriptor, which processes forked while it is held must close
+    (flock locks belong to the open file, which a fork shares). Staging that a killed
+    build left behind is removed once the lock is held. If the build fails and ``out``
+    did not exist before, the (empty) directory is removed again.
+    """
+    created = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)
         handle = os.open(out, os.O_RDONLY | os.O_DIRECTORY)
@@ -46,7 +55,14 @@ def locked(out: Path) -> Iterator[None]:
                     f"another prepdeck build is writing to {out}; wait for it to finish"
                 ) from None
             raise
-        yield
+        remove_stale_staging(out)
+        try:
+            yield handle
+        except BaseException:
+            if created:
+                with contextlib.suppress(OSError):
+                    out.rmdir()  # only if still empty
+            raise
     finally:
         os.close(handle)
 
@@ -54,34 +70,88 @@ def locked(out: Path) -> Iterator[None]:
 def remove_stale_staging(out: Path) -> None:
     """Remove staging directories that an interrupted build left behind."""
     for stale in out.glob(STAGING_PREFIX + "*"):
-        shutil.rmtree(stale, ignore_errors=True)
+        log.debug("removing %s, left by an interrupted build", stale)
+        if stale.is_dir() and not stale.is_symlink():
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            stale.unlink(missing_ok=True)
 
 
 def write_artifacts(out: Path, artifacts: Sequence[Artifact]) -> list[Path]:
     """Write every artifact under ``out`` atomically; return the paths written.
 
-    The caller holds ``locked(out)``.
+    The caller holds ``locked(out)``. Raises GeneratorError, with ``out`` unchanged,
+    when a file cannot be written.
     """
     names = [artifact.name for artifact in artifacts]
     if len(set(names)) != len(names):
         raise GeneratorError("two outputs have the same file name: " + ", ".join(sorted(names)))
-    remove_stale_staging(out)
-    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out))
+    for name in names:
+        if (out / name).is_dir() and not (out / name).is_symlink():
+            raise GeneratorError(f"cannot write {out / name}: a directory of that name is in the way")
     try:
+        staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out))
+    except OSError as exc:
+        raise GeneratorError(f"cannot write to {out}: {exc.strerror or exc}") from None
+    try:
+        new, old = staging / "new", staging / "old"
         for artifact in artifacts:
-            target = staging / artifact.name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with open(target, "wb") as handle:
-                handle.write(artifact.data)
-                handle.flush()
-                os.fsync(handle.fileno())
-        written = []
-        for artifact in artifacts:
-            final = out / artifact.name
-            final.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(staging / artifact.name, final)
-            written.append(final)
+            _write_file(new / artifact.name, artifact.data)
+        written = _replace_all(out, new, old, names)
+    except OSError as exc:
+        where = exc.filename or out
+        raise GeneratorError(f"cannot write {where}: {exc.strerror or exc}; {out} is unchanged") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     log.debug("wrote %d files to %s", len(written), out)
     return written
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    """Write ``data`` to a new file and flush it to disk."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "xb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _replace_all(out: Path, new: Path, old: Path, names: Sequence[str]) -> list[Path]:
+    """Rename every staged file over its target; on any failure, put every earlier target back.
+
+    Before a target is replaced, it is hard-linked (or copied) to ``old``, which
+    costs no space and lets a rename be undone with another rename.
+    """
+    done: list[tuple[Path, Path | None]] = []
+    try:
+        for name in names:
+            final = out / name
+            backup = None
+            if os.path.lexists(final):
+                backup = old / name
+                backup.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    os.link(final, backup, follow_symlinks=False)
+                except OSError:  # a file system without hard links
+                    shutil.copy2(final, backup, follow_symlinks=False)
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(new / name, final)
+            done.append((final, backup))
+        _sync_directory(out)
+    except BaseException:
+        for final, backup in reversed(done):
+            if backup is None:
+                final.unlink(missing_ok=True)
+            else:
+                os.replace(backup, final)
+        raise
+    return [final for final, _ in done]
+
+
+def _sync_directory(path: Path) -> None:
+    """Flush a directory's entries (the renames) to disk."""
+    handle = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)

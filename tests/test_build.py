@@ -1,0 +1,610 @@
+"""All-or-nothing builds: a failed, interrupted or concurrent build never touches earlier outputs.
+
+Every test starts from the outputs of a real earlier build (plus a learner's
+own file) and then runs a build whose outputs would differ (a later epoch or
+edited content), so "unchanged" cannot pass by accident: every earlier file
+must keep its bytes and its inode (it was never replaced), and no staging
+directory may remain. Builds are interrupted in process (a renderer, a worker
+process or a rename fails) and from outside (SIGTERM and SIGKILL sent to a
+running ``prepdeck build``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import multiprocessing
+import os
+import pty
+import re
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from bank_support import EPOCH, ROOT, header, leftovers, question, snapshot, write_bank
+from click.testing import CliRunner
+
+import generator.build as build_module
+import generator.write as write_module
+from generator.build import BuildRequest, build
+from generator.cli import main
+from generator.errors import GeneratorError
+from generator.model import OutputKind
+
+LATER = EPOCH + 86_400
+PREPDECK = Path(sys.executable).with_name("prepdeck")
+
+#: The learner's own file in the output directory; no build may touch it.
+NOTES = "my-notes.txt"
+
+
+def two_target_bank(root: Path) -> Path:
+    """Write a bank of two questions and one subset: two targets, six outputs."""
+    return write_bank(root, bank=header(subsets=[{"name": "hard", "difficulty": ["hard"]}]))
+
+
+def state(directory: Path) -> dict[str, tuple[bytes, int]]:
+    """Return every file below ``directory`` with its bytes and inode."""
+    return {name: (data, (directory / name).stat().st_ino) for name, data in snapshot(directory).items()}
+
+
+@pytest.fixture(scope="module")
+def first_build(tmp_path_factory) -> tuple[Path, Path]:
+    """Build the two-target bank once; return (content, outputs)."""
+    root = tmp_path_factory.mktemp("first")
+    content = two_target_bank(root)
+    out = root / "out"
+    build(BuildRequest(content=content, out=out, epoch=EPOCH, jobs=1))
+    (out / NOTES).write_text("my own notes\n")
+    return content, out
+
+
+@pytest.fixture
+def earlier(first_build, tmp_path: Path) -> tuple[Path, Path, dict]:
+    """Return (content, out, state of out): a private copy of the first build's outputs."""
+    content, out = first_build
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    return content, copy, state(copy)
+
+
+EXPECTED_FILES = sorted(
+    [
+        NOTES,
+        "test.apkg",
+        "test-cheatsheet.pdf",
+        "test-flashcards.pdf",
+        "test-hard.apkg",
+        "test-hard-cheatsheet.pdf",
+        "test-hard-flashcards.pdf",
+    ]
+)
+
+
+def test_earlier_build_wrote_every_output(earlier):
+    _, _, before = earlier
+    assert sorted(before) == EXPECTED_FILES
+
+
+def failing_renderer(monkeypatch, kind: OutputKind, error: BaseException, stem: str = "test-hard") -> None:
+    """Make the renderer of ``kind`` raise ``error`` for ``stem`` (by default the last target)."""
+    real = build_module.renderer
+
+    def patched(asked: OutputKind):
+        render = real(asked)
+        if asked is not kind:
+            return render
+
+        def fail(bank, target_stem, options):
+            if target_stem == stem:
+                raise error
+            return render(bank, target_stem, options)
+
+        return fail
+
+    # Forked render workers inherit the patched module, so this reaches them too.
+    monkeypatch.setattr(build_module, "renderer", patched)
+
+
+@pytest.mark.parametrize("jobs", [1, 2], ids=["in-process", "parallel"])
+@pytest.mark.parametrize("kind", list(OutputKind), ids=[k.value for k in OutputKind])
+def test_a_failing_renderer_leaves_earlier_outputs_unchanged(kind, jobs, earlier, monkeypatch):
+    content, out, before = earlier
+    failing_renderer(monkeypatch, kind, RuntimeError("renderer bug"))
+
+    with pytest.raises(RuntimeError, match="renderer bug"):
+        build(BuildRequest(content=content, out=out, epoch=LATER, jobs=jobs))
+
+    assert state(out) == before
+    assert leftovers(out) == []
+
+
+@pytest.mark.parametrize(
+    "error",
+    [GeneratorError("two notes would share a GUID"), KeyboardInterrupt(), SystemExit(143), MemoryError()],
+    ids=["generator-error", "keyboard-interrupt", "system-exit", "memory-error"],
+)
+@pytest.mark.parametrize("jobs", [1, 2], ids=["in-process", "parallel"])
+def test_any_exception_while_rendering_leaves_earlier_outputs_unchanged(error, jobs, earlier, monkeypatch):
+    content, out, before = earlier
+    failing_renderer(monkeypatch, OutputKind.FLASHCARDS, error)
+
+    with pytest.raises(type(error)):
+        build(BuildRequest(content=content, out=out, epoch=LATER, jobs=jobs))
+
+    assert state(out) == before
+    assert leftovers(out) == []
+
+
+def test_a_render_worker_that_dies_is_a_clear_error(earlier, monkeypatch):
+    content, out, before = earlier
+    parent = os.getpid()
+    real = build_module.renderer
+
+    def patched(kind):
+        render = real(kind)
+
+        def die(bank, stem, options):
+            if os.getpid() != parent and kind is OutputKind.FLASHCARDS:
+                os._exit(9)  # as if the OOM killer had struck
+            return render(bank, stem, options)
+
+        return die
+
+    monkeypatch.setattr(build_module, "renderer", patched)
+
+    with pytest.raises(GeneratorError, match="render process ended unexpectedly"):
+        build(BuildRequest(content=content, out=out, epoch=LATER, jobs=2))
+
+    assert state(out) == before
+    assert leftovers(out) == []
+
+
+def test_an_interrupted_parallel_build_stops_its_running_renders_at_once(earlier, monkeypatch, tmp_path):
+    content, out, before = earlier
+    finished = tmp_path / "finished"
+    parent = os.getpid()
+    real = build_module.renderer
+
+    def patched(kind):
+        render = real(kind)
+
+        def run(bank, stem, options):
+            if os.getpid() != parent:  # a PDF in a worker, which would take a long time
+                time.sleep(30)
+                finished.write_text("a render of an interrupted build ran to its end")
+            elif stem == "test-hard":  # the second deck, rendered while the workers sleep
+                raise KeyboardInterrupt
+            return render(bank, stem, options)
+
+        return run
+
+    monkeypatch.setattr(build_module, "renderer", patched)
+    started = time.monotonic()
+
+    with pytest.raises(KeyboardInterrupt):
+        build(BuildRequest(content=content, out=out, epoch=LATER, jobs=2))
+
+    deadline = time.monotonic() + 5
+    while multiprocessing.active_children() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert multiprocessing.active_children() == []
+    assert time.monotonic() - started < 10
+    assert not finished.exists()
+    assert state(out) == before
+    assert leftovers(out) == []
+
+
+def test_the_same_failure_through_the_cli_is_a_message_and_status_1(earlier, monkeypatch):
+    content, out, before = earlier
+    failing_renderer(
+        monkeypatch, OutputKind.CHEATSHEET, GeneratorError("cheat sheet cannot be laid out"), stem="test"
+    )
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(LATER))
+
+    result = CliRunner().invoke(main, ["build", "--content", str(content), "--out", str(out)])
+
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-2:] == ["error: cheat sheet cannot be laid out", "prepdeck: 1 error"]
+    assert state(out) == before
+
+
+@pytest.mark.parametrize("fail_at", [1, 3, 6], ids=["first-rename", "middle-rename", "last-rename"])
+@pytest.mark.parametrize(
+    "error",
+    [OSError(errno.ENOSPC, "No space left on device"), KeyboardInterrupt()],
+    ids=["disk-full", "interrupted"],
+)
+def test_a_failure_among_the_renames_puts_every_earlier_output_back(fail_at, error, earlier, monkeypatch):
+    content, out, before = earlier
+    real_replace = os.replace
+    calls = []
+
+    def replace(source, target):
+        calls.append(target)
+        if len(calls) == fail_at:
+            raise error
+        return real_replace(source, target)
+
+    monkeypatch.setattr(write_module.os, "replace", replace)
+
+    with pytest.raises(GeneratorError if isinstance(error, OSError) else KeyboardInterrupt) as caught:
+        build(BuildRequest(content=content, out=out, epoch=LATER, jobs=1))
+
+    # The renames before the failing one happened, and each was undone by one more.
+    assert len(calls) == fail_at + (fail_at - 1)
+    if isinstance(error, OSError):
+        assert "No space left on device" in str(caught.value)
+        assert f"{out} is unchanged" in str(caught.value)
+    assert snapshot(out) == {name: data for name, (data, _) in before.items()}
+    assert leftovers(out) == []
+
+
+def test_a_directory_in_the_way_fails_before_anything_is_replaced(earlier):
+    content, out, before = earlier
+    (out / "test-hard.apkg").unlink()
+    (out / "test-hard.apkg").mkdir()
+    before = state(out)
+
+    with pytest.raises(GeneratorError, match="a directory of that name is in the way"):
+        build(BuildRequest(content=content, out=out, epoch=LATER, jobs=1))
+
+    assert state(out) == before
+    assert leftovers(out) == []
+
+
+def test_invalid_content_never_creates_or_touches_the_output_directory(tmp_path: Path):
+    content = write_bank(tmp_path, [question(1, category="gamma")])
+    out = tmp_path / "out"
+
+    with pytest.raises(GeneratorError, match="unknown category 'gamma'"):
+        build(BuildRequest(content=content, out=out, epoch=EPOCH, jobs=1))
+
+    assert not out.exists()
+
+
+def test_a_failed_build_removes_the_output_directory_it_created(tmp_path: Path, monkeypatch):
+    content = write_bank(tmp_path)
+    out = tmp_path / "new" / "out"
+    failing_renderer(monkeypatch, OutputKind.FLASHCARDS, RuntimeError("late failure"), stem="test")
+
+    with pytest.raises(RuntimeError):
+        build(BuildRequest(content=content, out=out, epoch=EPOCH, jobs=1))
+
+    assert not out.exists()
+
+
+def test_stale_staging_is_removed_by_the_next_build_even_a_failing_one(earlier, monkeypatch):
+    content, out, before = earlier
+    stale = out / ".prepdeck-staging-k1ll3d"
+    (stale / "new").mkdir(parents=True)
+    (stale / "new" / "test.apkg").write_bytes(b"half a deck")
+    failing_renderer(monkeypatch, OutputKind.ANKI, RuntimeError("still broken"))
+
+    with pytest.raises(RuntimeError):
+        build(BuildRequest(content=content, out=out, epoch=LATER, jobs=1))
+
+    assert leftovers(out) == []
+    assert state(out) == before
+
+
+def test_a_successful_build_replaces_outputs_and_keeps_the_learners_files(earlier):
+    content, out, before = earlier
+
+    report = build(BuildRequest(content=content, out=out, epoch=LATER, jobs=2))
+
+    after = state(out)
+    assert sorted(after) == EXPECTED_FILES
+    assert after[NOTES] == before[NOTES]
+    assert all(after[p.name][0] != before[p.name][0] for p in report.files)  # the epoch is in every file
+    assert leftovers(out) == []
+
+
+# --- The lock -----------------------------------------------------------------------------------
+
+
+def test_a_build_fails_fast_while_another_holds_the_output_directory(earlier):
+    content, out, before = earlier
+    handle = os.open(out, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        started = time.perf_counter()
+        result = CliRunner().invoke(main, ["build", "--content", str(content), "--out", str(out)])
+        elapsed = time.perf_counter() - started
+    finally:
+        os.close(handle)
+
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"error: another prepdeck build is writing to {out}; wait for it to finish",
+        "prepdeck: 1 error",
+    ]
+    assert elapsed < 5
+    assert state(out) == before
+    assert leftovers(out) == []
+
+
+# --- Strict mode --------------------------------------------------------------------------------
+
+
+def test_strict_check_turns_a_warning_into_an_error(tmp_path: Path, monkeypatch):
+    write_bank(tmp_path, [question(1), question(2, examples=[])])
+    monkeypatch.chdir(tmp_path)
+    warning = "content/questions/q2.yaml:1: {}: question 'q2': no code example; add one under 'examples'"
+
+    lenient = CliRunner().invoke(main, ["check"])
+    strict = CliRunner().invoke(main, ["check", "--strict"])
+
+    assert lenient.exit_code == 0
+    assert lenient.stderr.splitlines() == [warning.format("warning")]
+    assert strict.exit_code == 1
+    assert strict.stdout == ""
+    assert strict.stderr.splitlines() == [warning.format("error"), "prepdeck: 1 error in 1 file"]
+
+
+def test_strict_build_fails_on_a_warning_and_leaves_outputs_unchanged(earlier, tmp_path, monkeypatch):
+    _, out, before = earlier
+    warned = write_bank(tmp_path / "strict", [question(1), question(2, examples=[])])
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(LATER))
+
+    result = CliRunner().invoke(main, ["build", "--strict", "--content", str(warned), "--out", str(out)])
+
+    assert result.exit_code == 1
+    assert "error: question 'q2': no code example" in result.stderr
+    assert state(out) == before
+
+
+def test_ci_runs_the_strict_check():
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    recipe = re.search(r"^test:.*\n((?:\t.*\n)+)", makefile, re.M)
+    assert recipe is not None
+    assert "prepdeck check --strict --content content" in recipe.group(1)
+    workflow = (ROOT / ".github" / "workflows" / "build.yml").read_text(encoding="utf-8")
+    assert "run: make test" in workflow
+
+
+# --- Real processes: signals and a concurrent build ----------------------------------------------
+
+
+class Running:
+    """A ``prepdeck build`` in its own session, its stderr on a terminal so it prints progress."""
+
+    def __init__(self, content: Path, out: Path, epoch: int):
+        self.master, slave = pty.openpty()
+        env = {**os.environ, "SOURCE_DATE_EPOCH": str(epoch), "COLUMNS": "200"}
+        self.process = subprocess.Popen(
+            [str(PREPDECK), "build", "--content", str(content), "--out", str(out)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=slave,
+            env=env,
+            start_new_session=True,
+        )
+        os.close(slave)
+        self.output = ""
+
+    def wait_for(self, pattern: str, timeout: float = 30) -> None:
+        """Read the terminal until ``pattern`` appears."""
+        deadline = time.monotonic() + timeout
+        while not re.search(pattern, self.output):
+            remaining = deadline - time.monotonic()
+            assert remaining > 0, f"no {pattern!r} in {self.output!r}"
+            ready, _, _ = select.select([self.master], [], [], remaining)
+            if ready:
+                try:
+                    chunk = os.read(self.master, 4096)
+                except OSError:  # the terminal closed: the process ended
+                    chunk = b""
+                assert chunk, f"ended before {pattern!r}: {self.output!r}"
+                self.output += chunk.decode(errors="replace")
+
+    def finish(self, timeout: float = 60) -> int:
+        """Wait for the build to end; return its status and keep the rest of its terminal output."""
+        code = self.process.wait(timeout=timeout)
+        while select.select([self.master], [], [], 0.1)[0]:
+            try:
+                chunk = os.read(self.master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            self.output += chunk.decode(errors="replace")
+        return code
+
+    def session(self) -> list[int]:
+        """Return the live (not zombie) processes of the build's session: it and its workers."""
+        found = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            state_, session = fields[0], int(fields[3])
+            if session == self.process.pid and state_ != "Z":
+                found.append(int(entry.name))
+        return found
+
+    def close(self) -> None:
+        """Stop whatever is left of the session (only on a failed test) and release the terminal."""
+        for pid in self.session():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.process.stdout.close()
+        os.close(self.master)
+
+
+def wait_until_gone(running: Running, timeout: float = 10) -> list[int]:
+    deadline = time.monotonic() + timeout
+    while running.session() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return running.session()
+
+
+@dataclass(frozen=True)
+class Busy:
+    """A bank of five targets (15 outputs), edited since its earlier outputs were built."""
+
+    content: Path
+    out: Path  # a private copy of the earlier outputs, with the learner's file
+    before: dict[str, tuple[bytes, int]]  # state(out)
+    completed: dict[str, bytes]  # what out holds once a build of the edited content completes
+    seconds: float  # how long ``prepdeck build`` of it takes here, uninterrupted
+
+
+@pytest.fixture(scope="module")
+def busy_bank(tmp_path_factory) -> tuple[Path, Path, dict[str, bytes], float]:
+    """Return (content, earlier outputs, the bytes a build writes now, its duration)."""
+    root = tmp_path_factory.mktemp("busy")
+    subsets = [
+        {"name": name, "difficulty": [difficulty]}
+        for name, difficulty in (("easy", "easy"), ("medium", "medium"), ("hard", "hard"))
+    ]
+    subsets.append({"name": "alpha", "category": ["alpha"]})
+    questions = [
+        question(n, category="alpha" if n % 2 else "beta", difficulty=("easy", "medium", "hard")[n % 3])
+        for n in range(1, 7)
+    ]
+    content = write_bank(root, questions, bank=header(subsets=subsets))
+    build(BuildRequest(content=content, out=root / "earlier", epoch=EPOCH, jobs=2))
+    (root / "earlier" / NOTES).write_text("my own notes\n")
+    questions[0]["answer"] = "An edited answer, so every deck and sheet would change."
+    write_bank(root, questions, bank=header(subsets=subsets))
+    started = time.monotonic()
+    subprocess.run(
+        [str(PREPDECK), "build", "--content", str(content), "--out", str(root / "expected")],
+        check=True, capture_output=True, env={**os.environ, "SOURCE_DATE_EPOCH": str(LATER)}, timeout=120,
+    )  # fmt: skip
+    seconds = time.monotonic() - started
+    return content, root / "earlier", snapshot(root / "expected"), seconds
+
+
+@pytest.fixture
+def busy(busy_bank, tmp_path: Path) -> Busy:
+    content, earlier, expected, seconds = busy_bank
+    out = tmp_path / "out"
+    shutil.copytree(earlier, out)
+    before = state(out)
+    return Busy(content, out, before, {**expected, NOTES: before[NOTES][0]}, seconds)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("signum", "group"),
+    [(signal.SIGTERM, False), (signal.SIGTERM, True), (signal.SIGINT, True)],
+    ids=["sigterm", "sigterm-to-group", "ctrl-c-to-group"],  # a container stopping; Ctrl-C in a terminal
+)
+def test_a_signal_while_rendering_cleans_up_and_changes_nothing(signum, group, busy: Busy):
+    content, out, before = busy.content, busy.out, busy.before
+    running = Running(content, out, LATER)
+    try:
+        running.wait_for(r"rendered 1/15")
+        if group:
+            os.killpg(running.process.pid, signum)  # the build and its render workers
+        else:
+            running.process.send_signal(signum)
+        code = running.finish()
+        assert wait_until_gone(running) == []
+    finally:
+        running.close()
+
+    # With the group signalled, workers may die first; the build still reports the interruption.
+    assert code == 128 + signum, running.output
+    assert "prepdeck: interrupted; earlier outputs are unchanged" in running.output
+    assert "Traceback" not in running.output
+    assert state(out) == before
+    assert leftovers(out) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("share", [0.1, 0.3, 0.5, 0.7, 0.9])
+def test_sigterm_at_any_moment_leaves_all_old_or_all_new_outputs(share, busy: Busy):
+    # Signalled at a share of an uninterrupted build's duration: from start-up through rendering to
+    # the renames and past the end, the directory holds either every earlier output or every new
+    # one, never a mix, and never staging.
+    running = Running(busy.content, busy.out, LATER)
+    try:
+        time.sleep(share * busy.seconds)
+        running.process.send_signal(signal.SIGTERM)  # nothing, if it has already ended
+        code = running.finish()
+        assert wait_until_gone(running) == []
+    finally:
+        running.close()
+
+    assert "Traceback" not in running.output
+    if code == 0:
+        assert snapshot(busy.out) == busy.completed
+    else:
+        assert code in (128 + signal.SIGTERM, -signal.SIGTERM), running.output  # the latter before start-up
+        assert state(busy.out) == busy.before
+    assert leftovers(busy.out) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("point", ["starting", "first-render"])
+def test_sigkill_during_a_build_changes_nothing_and_the_next_build_recovers(point, busy: Busy):
+    content, out, before, completed = busy.content, busy.out, busy.before, busy.completed
+    running = Running(content, out, LATER)
+    try:
+        if point == "starting":
+            time.sleep(0.3)
+        else:
+            running.wait_for(r"rendered 1/15")
+        running.process.send_signal(signal.SIGKILL)
+        assert running.finish() == -signal.SIGKILL
+        # Its render workers notice they are orphans and exit, releasing the lock they shared.
+        assert wait_until_gone(running) == []
+    finally:
+        running.close()
+    assert state(out) == before
+    # As if it had been killed while writing: staging with a partial file.
+    (out / ".prepdeck-staging-x" / "new").mkdir(parents=True, exist_ok=True)
+    (out / ".prepdeck-staging-x" / "new" / "test.apkg").write_bytes(b"partial")
+
+    build(BuildRequest(content=content, out=out, epoch=LATER, jobs=2))
+
+    assert leftovers(out) == []
+    assert snapshot(out) == completed
+
+
+@pytest.mark.slow
+def test_a_second_build_into_the_same_directory_fails_fast_and_the_first_completes(busy: Busy):
+    content, out, completed = busy.content, busy.out, busy.completed
+    first = Running(content, out, LATER)
+    try:
+        first.wait_for(r"rendered 1/15")  # it holds the lock from before rendering until written
+        started = time.monotonic()
+        second = subprocess.run(
+            [str(PREPDECK), "build", "--content", str(content), "--out", str(out)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "SOURCE_DATE_EPOCH": str(LATER)},
+        )
+        elapsed = time.monotonic() - started
+        assert first.process.poll() is None, "the first build ended too soon for this test"
+        code = first.finish()
+    finally:
+        first.close()
+
+    assert second.returncode == 1
+    assert second.stdout == ""
+    assert second.stderr.splitlines() == [
+        f"error: another prepdeck build is writing to {out}; wait for it to finish",
+        "prepdeck: 1 error",
+    ]
+    assert elapsed < 10
+    assert code == 0, first.output
+    assert snapshot(out) == completed
+    assert leftovers(out) == []

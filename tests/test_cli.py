@@ -1,0 +1,237 @@
+"""The command line as a user meets it: exact output, exit codes, help and version."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import click
+import pytest
+import yaml
+from click.testing import CliRunner
+from malformed import Q1, edit, write_bank
+
+from generator.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+CONTENT = ROOT / "content"
+SHIPPED_SUBSETS = yaml.safe_load((CONTENT / "bank.yaml").read_text(encoding="utf-8"))["subsets"]
+HARD_IDS = [  # questions 1, 3, 6, 8, 9, 10, 11 and 12, in number order
+    "distributed-training",
+    "inference-latency",
+    "feature-store",
+    "kubernetes-deployment",
+    "model-drift",
+    "ab-testing",
+    "recommendation-system",
+    "serving-at-scale",
+]
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args), prog_name="prepdeck")
+
+
+@pytest.fixture
+def bank(tmp_path: Path, monkeypatch) -> Path:
+    """Write the small test bank and work from the directory that holds it."""
+    monkeypatch.chdir(tmp_path)
+    return write_bank(tmp_path)
+
+
+# The shipped bank.
+
+
+def test_check_passes_the_shipped_bank_with_a_one_line_summary():
+    result = run("check", "--content", str(CONTENT))
+    assert result.exit_code == 0, result.output
+    [summary] = result.stdout.splitlines()
+    assert summary.startswith("Senior ML Engineer Interview: 13 questions in 3 categories, ")
+
+
+def test_list_prints_the_ids_of_the_hard_shipped_questions():
+    result = run("list", "--content", str(CONTENT), "--difficulty", "hard", "--format", "ids")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == HARD_IDS
+
+
+def meets(row: dict, criteria: dict) -> bool:
+    """Return True when a ``list --format json`` row meets a subset's criteria from bank.yaml."""
+    criteria = {name: value if isinstance(value, list) else [value] for name, value in criteria.items()}
+    checks = {
+        "category": lambda wanted: row["category"] in wanted,
+        "difficulty": lambda wanted: row["difficulty"] in wanted,
+        "rarity": lambda wanted: row["rarity"] in wanted,
+        "id": lambda wanted: row["id"] in wanted,
+        "tag": lambda wanted: any(t == w or t.startswith(w + "::") for t in row["tags"] for w in wanted),
+    }
+    return all(check(criteria[name]) for name, check in checks.items() if name in criteria)
+
+
+@pytest.mark.parametrize("subset", SHIPPED_SUBSETS, ids=[s["name"] for s in SHIPPED_SUBSETS])
+def test_list_shows_exactly_the_questions_of_each_shipped_subset(subset: dict):
+    everything = json.loads(run("list", "--content", str(CONTENT), "--format", "json").stdout)
+    result = run("list", "--content", str(CONTENT), "--subset", subset["name"], "--format", "json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert rows
+    assert rows == [row for row in everything if meets(row, subset)]
+
+
+# Listing, on a bank written for the test.
+
+
+def test_list_prints_a_table_with_a_header_and_a_count(bank: Path):
+    result = run("list")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (
+        "#  id  category  difficulty  rarity  tags\n"
+        "1  q1  alpha     medium      common  topic topic::sub\n"
+        "2  q2  beta      hard        common  topic topic::sub\n"
+        "2 of 2 questions\n"
+    )
+
+
+def test_list_json_is_one_object_per_question(bank: Path):
+    result = run("list", "--format", "json", "--tag", "topic::sub", "--rarity", "common")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == [
+        {
+            "id": "q1",
+            "number": 1,
+            "category": "alpha",
+            "difficulty": "medium",
+            "rarity": "common",
+            "tags": ["topic", "topic::sub"],
+        },
+        {
+            "id": "q2",
+            "number": 2,
+            "category": "beta",
+            "difficulty": "hard",
+            "rarity": "common",
+            "tags": ["topic", "topic::sub"],
+        },
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--subset", "hard"], ["q2"]),
+        (["--subset", "hard", "--tag", "topic"], ["q2"]),
+        (["--category", "alpha", "--category", "beta", "--difficulty", "medium"], ["q1"]),
+    ],
+)
+def test_list_options_narrow_and_repeats_widen(args: list[str], expected: list[str], bank: Path):
+    result = run("list", "--format", "ids", *args)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == expected
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--category", "alpha", "--difficulty", "hard"],
+            "error: the selection (--category alpha --difficulty hard) matches no question",
+        ),
+        (
+            ["--subset", "hard", "--category", "alpha"],
+            "error: the selection (--subset hard --category alpha) matches no question",
+        ),
+        (["--subset", "hrad"], "error: no subset named 'hrad' (subsets: hard)"),
+    ],
+)
+def test_list_explains_a_selection_it_cannot_make(args: list[str], message: str, bank: Path):
+    result = run("list", *args)
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit)
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [message, "prepdeck: 1 error"]
+
+
+# Warnings, --strict, and content that does not load.
+
+WARNED = {"questions/q1.yaml": edit(Q1.split("examples:")[0], "Summary 1.", "S" * 150)}
+WARNINGS = [
+    "content/questions/q1.yaml:5: warning: question 'q1': 'summary' is 150 characters; "
+    "the cheat sheet prints one line, keep it under 140",
+    "content/questions/q1.yaml:1: warning: question 'q1': no code example; add one under 'examples'",
+]
+
+
+def test_warnings_are_printed_and_do_not_fail_the_check(tmp_path: Path, monkeypatch):
+    write_bank(tmp_path, WARNED)
+    monkeypatch.chdir(tmp_path)
+    result = run("check")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == WARNINGS
+    assert result.stdout == ("Test Bank: 2 questions in 2 categories, 1 code example, 1 subset, 2 warnings\n")
+
+
+def test_strict_makes_warnings_fatal(tmp_path: Path, monkeypatch):
+    write_bank(tmp_path, WARNED)
+    monkeypatch.chdir(tmp_path)
+    result = run("check", "--strict")
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit)
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        *sorted(line.replace(": warning: ", ": error: ") for line in WARNINGS),
+        "prepdeck: 2 errors in 1 file",
+    ]
+
+
+@pytest.mark.parametrize("command", [["list"], ["build", "--out", "out"]])
+def test_commands_stop_on_bad_content_before_writing_anything(
+    command: list[str], tmp_path: Path, monkeypatch
+):
+    write_bank(tmp_path, {"questions/q1.yaml": edit(Q1, "number: 1", "number: 0")})
+    monkeypatch.chdir(tmp_path)
+    result = run(*command)
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert result.stderr.splitlines() == [
+        "content/questions/q1.yaml:2: error: question 'q1': 'number' must be a positive whole number, "
+        "found integer '0'",
+        "prepdeck: 1 error in 1 file",
+    ]
+    assert not (tmp_path / "out").exists()
+
+
+def test_check_without_a_bank_names_the_missing_file(tmp_path: Path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = run("check", "--content", "nowhere")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "nowhere/bank.yaml:1: error: no bank.yaml found in nowhere",
+        "prepdeck: 1 error in 1 file",
+    ]
+
+
+# Help and version.
+
+COMMANDS = [[], *([name] for name in main.commands)]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=["prepdeck", *main.commands])
+def test_every_command_has_help_with_an_example(command: list[str]):
+    result = run(*command, "--help")
+    assert result.exit_code == 0
+    assert "Example" in result.stdout
+    assert result.stdout.startswith(" ".join(["Usage: prepdeck", *command]) + " [OPTIONS]")
+
+
+def test_help_is_checked_for_the_documented_commands():
+    assert isinstance(main, click.Group)
+    assert {"build", "check", "list"} <= set(main.commands)
+
+
+def test_version_comes_from_pyproject():
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    version = re.search(r'(?ms)^\[project\]$.*?^version = "([^"]+)"$', pyproject).group(1)
+    result = run("--version")
+    assert result.exit_code == 0
+    assert result.stdout == f"prepdeck, version {version}\n"
