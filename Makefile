@@ -52,8 +52,8 @@ test: $(DEV_STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(DEV_STAMP)
-	$(BIN)/ruff check generator tests content/examples
-	$(BIN)/ruff format --check generator tests content/examples
+	$(BIN)/ruff check generator tests content/examples scripts
+	$(BIN)/ruff format --check generator tests content/examples scripts
 
 check: lint test
 

@@ -198,8 +198,12 @@ def build(request: BuildRequest, progress: Callable[[str], None] | None = None) 
     if epoch is None:
         epoch = source_epoch([Path(request.content), request.templates, PROJECT / "generator"])
     options = RenderOptions(
-        templates=request.templates, epoch=epoch, paper=request.paper, card_size=request.card_size,
-        duplex=request.duplex, back_offset=request.back_offset,
+        templates=request.templates,
+        epoch=epoch,
+        paper=request.paper,
+        card_size=request.card_size,
+        duplex=request.duplex,
+        back_offset=request.back_offset,
     )
     jobs = [(kind, target, options) for target in targets for kind in OutputKind if kind in request.outputs]
     with locked(Path(request.out)) as lock:
@@ -211,12 +215,12 @@ def build(request: BuildRequest, progress: Callable[[str], None] | None = None) 
             problems.items.extend(warnings)
             problems.raise_if_errors(strict=True)
         files = write_artifacts(Path(request.out), artifacts)
-    return BuildReport(tuple(files), tuple(targets), tuple(warnings), epoch,
-                       time.perf_counter() - started)
+    return BuildReport(tuple(files), tuple(targets), tuple(warnings), epoch, time.perf_counter() - started)
 
 
-def _render_all(jobs: list, workers: int | None, progress: Callable[[str], None] | None,
-                inherited: tuple[int, ...] = ()) -> list[Rendered]:
+def _render_all(
+    jobs: list, workers: int | None, progress: Callable[[str], None] | None, inherited: tuple[int, ...] = ()
+) -> list[Rendered]:
     """Render every job; PDFs go to worker processes when there is more than one core.
 
     ``inherited`` are descriptors the workers must close (the output directory's lock).
@@ -235,11 +239,15 @@ def _render_all(jobs: list, workers: int | None, progress: Callable[[str], None]
     if workers > 1 and len(pdf_jobs) > 1:
         stats = [(handle, os.fstat(handle)) for handle in inherited]
         shared = tuple((handle, info.st_dev, info.st_ino) for handle, info in stats)
-        pool = ProcessPoolExecutor(max_workers=min(workers, len(pdf_jobs)), initializer=_start_worker,
-                                   initargs=(os.getpid(), shared))
+        pool = ProcessPoolExecutor(
+            max_workers=min(workers, len(pdf_jobs)), initializer=_start_worker, initargs=(os.getpid(), shared)
+        )
         try:
-            futures = {index: pool.submit(_render_job, job) for index, job in enumerate(jobs)
-                       if job[0] is not OutputKind.ANKI}
+            futures = {
+                index: pool.submit(_render_job, job)
+                for index, job in enumerate(jobs)
+                if job[0] is not OutputKind.ANKI
+            }
             for index, job in enumerate(jobs):
                 if job[0] is OutputKind.ANKI:
                     done(index, _render_job(job))

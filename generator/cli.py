@@ -105,8 +105,9 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             click.echo(f"prepdeck: {exc.summary()}", err=True)
             sys.exit(1)
         except KeyboardInterrupt as exc:
-            _interrupted(received[0] if received else signal.SIGTERM if isinstance(exc, Terminated)
-                         else signal.SIGINT)
+            _interrupted(
+                received[0] if received else signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT
+            )
 
     return wrapper
 
@@ -119,27 +120,46 @@ def _interrupted(signum: int) -> NoReturn:
 def content_option(command: Callable[..., Any]) -> Callable[..., Any]:
     """Add ``--content DIR``."""
     return click.option(
-        "--content", "content", type=click.Path(file_okay=False, path_type=Path), default=Path("content"),
-        show_default=True, help="The question bank directory (bank.yaml, questions/, examples/).",
+        "--content",
+        "content",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path("content"),
+        show_default=True,
+        help="The question bank directory (bank.yaml, questions/, examples/).",
     )(command)
 
 
 def selection_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Add the selection options every command shares; OR within one option, AND across."""
     options = [
-        click.option("--category", "categories", multiple=True, metavar="SLUG",
-                     help="Only this category (repeatable)."),
-        click.option("--tag", "tags", multiple=True, metavar="TAG",
-                     help="Only questions with this tag or one below it, e.g. 'parallelism' (repeatable)."),
-        click.option("--difficulty", "difficulties", multiple=True,
-                     type=click.Choice([d.value for d in Difficulty]),
-                     help="Only this difficulty (repeatable)."),
-        click.option("--rarity", "rarities", multiple=True,
-                     type=click.Choice([r.value for r in Rarity]),
-                     help="Only this rarity (repeatable)."),
+        click.option(
+            "--category", "categories", multiple=True, metavar="SLUG", help="Only this category (repeatable)."
+        ),
+        click.option(
+            "--tag",
+            "tags",
+            multiple=True,
+            metavar="TAG",
+            help="Only questions with this tag or one below it, e.g. 'parallelism' (repeatable).",
+        ),
+        click.option(
+            "--difficulty",
+            "difficulties",
+            multiple=True,
+            type=click.Choice([d.value for d in Difficulty]),
+            help="Only this difficulty (repeatable).",
+        ),
+        click.option(
+            "--rarity",
+            "rarities",
+            multiple=True,
+            type=click.Choice([r.value for r in Rarity]),
+            help="Only this rarity (repeatable).",
+        ),
         click.option("--id", "ids", multiple=True, metavar="ID", help="Only this question id (repeatable)."),
-        click.option("--subset", metavar="NAME",
-                     help="A named subset from bank.yaml (combines with the above)."),
+        click.option(
+            "--subset", metavar="NAME", help="A named subset from bank.yaml (combines with the above)."
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -149,9 +169,11 @@ def selection_options(command: Callable[..., Any]) -> Callable[..., Any]:
 def make_selection(categories, tags, difficulties, rarities, ids) -> Selection:
     """Return the Selection the shared options describe."""
     return Selection(
-        categories=frozenset(categories), tags=frozenset(tags),
+        categories=frozenset(categories),
+        tags=frozenset(tags),
         difficulties=frozenset(Difficulty(d) for d in difficulties),
-        rarities=frozenset(Rarity(r) for r in rarities), ids=frozenset(ids),
+        rarities=frozenset(Rarity(r) for r in rarities),
+        ids=frozenset(ids),
     )
 
 
@@ -167,8 +189,9 @@ def main(verbose: bool) -> None:
       prepdeck list --difficulty hard --format ids
       prepdeck build --subset last-evening --paper letter
     """
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
-                        format="%(levelname)s: %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s: %(name)s: %(message)s"
+    )
 
 
 @main.command("check")
@@ -198,8 +221,14 @@ def check_command(content: Path, strict: bool) -> None:
 @main.command("list")
 @content_option
 @selection_options
-@click.option("--format", "fmt", type=click.Choice(["table", "ids", "json"]), default="table",
-              show_default=True, help="table for people, ids one per line, json for scripts.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "ids", "json"]),
+    default="table",
+    show_default=True,
+    help="table for people, ids one per line, json for scripts.",
+)
 @handle_errors
 def list_command(content: Path, categories, tags, difficulties, rarities, ids, subset, fmt: str) -> None:
     """List the questions a selection matches.
@@ -218,16 +247,24 @@ def list_command(content: Path, categories, tags, difficulties, rarities, ids, s
             click.echo(question.id)
         return
     rows = [
-        {"id": q.id, "number": q.number, "category": q.category, "difficulty": q.difficulty.value,
-         "rarity": q.rarity.value, "tags": list(q.tags)}
+        {
+            "id": q.id,
+            "number": q.number,
+            "category": q.category,
+            "difficulty": q.difficulty.value,
+            "rarity": q.rarity.value,
+            "tags": list(q.tags),
+        }
         for q in chosen
     ]
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2))
         return
     headers = ["#", "id", "category", "difficulty", "rarity", "tags"]
-    table = [[str(r["number"]), r["id"], r["category"], r["difficulty"], r["rarity"], " ".join(r["tags"])]
-             for r in rows]
+    table = [
+        [str(r["number"]), r["id"], r["category"], r["difficulty"], r["rarity"], " ".join(r["tags"])]
+        for r in rows
+    ]
     widths = [max(len(h), *(len(row[i]) for row in table)) for i, h in enumerate(headers)]
     for row in [headers, *table]:
         click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
@@ -254,24 +291,70 @@ def _human_size(size: int) -> str:
 
 @main.command("build")
 @content_option
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("build"),
-              show_default=True, help="Where outputs are written.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("build"),
+    show_default=True,
+    help="Where outputs are written.",
+)
 @selection_options
 @click.option("--name", metavar="NAME", help="File-name label for an ad-hoc selection (default: custom).")
-@click.option("--only", "only", multiple=True, type=click.Choice([k.value for k in OutputKind]),
-              help="Build only these outputs (repeatable; default: all).")
-@click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True,
-              help="Paper size of the PDFs.")
-@click.option("--card-size", type=click.Choice(CARD_SIZES), default="95x65", show_default=True,
-              help="Flashcard size: 95x65 mm, 3x5 inch index cards, or 85x55 mm business cards.")
-@click.option("--duplex", type=click.Choice(["long", "short", "none"]), default="long", show_default=True,
-              help="Flip edge of a duplex printer; 'none' prints all fronts, then all backs.")
-@click.option("--back-offset", default="0,0", show_default=True, callback=_back_offset, metavar="X,Y",
-              help="Shift back pages by X,Y mm to correct a printer's front/back registration.")
+@click.option(
+    "--only",
+    "only",
+    multiple=True,
+    type=click.Choice([k.value for k in OutputKind]),
+    help="Build only these outputs (repeatable; default: all).",
+)
+@click.option(
+    "--paper",
+    type=click.Choice(["a4", "letter"]),
+    default="a4",
+    show_default=True,
+    help="Paper size of the PDFs.",
+)
+@click.option(
+    "--card-size",
+    type=click.Choice(CARD_SIZES),
+    default="95x65",
+    show_default=True,
+    help="Flashcard size: 95x65 mm, 3x5 inch index cards, or 85x55 mm business cards.",
+)
+@click.option(
+    "--duplex",
+    type=click.Choice(["long", "short", "none"]),
+    default="long",
+    show_default=True,
+    help="Flip edge of a duplex printer; 'none' prints all fronts, then all backs.",
+)
+@click.option(
+    "--back-offset",
+    default="0,0",
+    show_default=True,
+    callback=_back_offset,
+    metavar="X,Y",
+    help="Shift back pages by X,Y mm to correct a printer's front/back registration.",
+)
 @click.option("--strict", is_flag=True, help="Treat warnings (e.g. overflowing cards) as errors.")
 @handle_errors
-def build_command(content: Path, out: Path, categories, tags, difficulties, rarities, ids, subset,
-                  name, only, paper, card_size, duplex, back_offset, strict) -> None:
+def build_command(
+    content: Path,
+    out: Path,
+    categories,
+    tags,
+    difficulties,
+    rarities,
+    ids,
+    subset,
+    name,
+    only,
+    paper,
+    card_size,
+    duplex,
+    back_offset,
+    strict,
+) -> None:
     """Build Anki decks, cheat sheets and flashcards into the output directory.
 
     With no selection, builds the whole bank and every named subset. Nothing
@@ -285,14 +368,24 @@ def build_command(content: Path, out: Path, categories, tags, difficulties, rari
       prepdeck build --only flashcards --paper letter --duplex short --back-offset 0.5,-1
     """
     request = BuildRequest(
-        content=content, out=out, selection=make_selection(categories, tags, difficulties, rarities, ids),
-        subset=subset, name=name, outputs=frozenset(OutputKind(k) for k in only) or frozenset(OutputKind),
-        paper=paper, card_size=card_size, duplex=duplex, back_offset=back_offset, strict=strict,
+        content=content,
+        out=out,
+        selection=make_selection(categories, tags, difficulties, rarities, ids),
+        subset=subset,
+        name=name,
+        outputs=frozenset(OutputKind(k) for k in only) or frozenset(OutputKind),
+        paper=paper,
+        card_size=card_size,
+        duplex=duplex,
+        back_offset=back_offset,
+        strict=strict,
     )
     progress = None
     if sys.stderr.isatty():
+
         def progress(message: str) -> None:
             click.echo(f"\r\033[K{message}", err=True, nl=False)
+
     report = build(request, progress=progress)
     if progress:
         click.echo("\r\033[K", err=True, nl=False)
@@ -301,5 +394,7 @@ def build_command(content: Path, out: Path, categories, tags, difficulties, rari
         click.echo(f"  {path}  ({_human_size(path.stat().st_size)})")
     total = sum(path.stat().st_size for path in report.files)
     counts = ", ".join(f"{t.stem}: {len(t.bank.questions)}" for t in report.targets)
-    click.echo(f"wrote {len(report.files)} files ({_human_size(total)}) in {report.seconds:.1f} s "
-               f"[questions per deck: {counts}]")
+    click.echo(
+        f"wrote {len(report.files)} files ({_human_size(total)}) in {report.seconds:.1f} s "
+        f"[questions per deck: {counts}]"
+    )

@@ -88,9 +88,7 @@ class Problems:
         fatal = self.errors + (self.warnings if strict else [])
         if fatal:
             if strict:
-                fatal = [
-                    Problem(p.message, p.location, Severity.ERROR) for p in self.items
-                ]
+                fatal = [Problem(p.message, p.location, Severity.ERROR) for p in self.items]
             raise GeneratorError(sorted(fatal, key=_order))
 
 

@@ -77,8 +77,15 @@ class Raw:
         return _KINDS.get(type(self.value), "string")
 
 
-_KINDS = {dict: "mapping", list: "sequence", str: "string", int: "integer", float: "number",
-          bool: "boolean", type(None): "null"}
+_KINDS = {
+    dict: "mapping",
+    list: "sequence",
+    str: "string",
+    int: "integer",
+    float: "number",
+    bool: "boolean",
+    type(None): "null",
+}
 _TAG_KINDS = {"int": "integer", "float": "number", "bool": "boolean"}
 
 
@@ -172,8 +179,10 @@ def parse_yaml(text: str, display: str, problems: Problems) -> Raw | None:
         # No mark, and its text spans two lines; the loaders count ``position`` differently
         # (characters or UTF-8 bytes), but both stop at the first such character.
         line = text.count("\n", 0, max(text.find(chr(exc.character)), 0)) + 1
-        problems.error(f"invalid YAML: character U+{exc.character:04X} is not allowed; remove it",
-                       Location(display, line))
+        problems.error(
+            f"invalid YAML: character U+{exc.character:04X} is not allowed; remove it",
+            Location(display, line),
+        )
     except yaml.YAMLError as exc:
         problems.error(f"invalid YAML: {exc}", Location(display, 1))
     return None
@@ -274,8 +283,10 @@ def _attach(frame: list[Any], value: Raw, problems: Problems) -> None:
             first = keys[key]
             problems.error(f"duplicate key '{key}' (first given on line {first.line})", value.location)
             if _count_duplicates(problems, value.location.path) > MAX_DUPLICATES:
-                problems.error(f"more than {MAX_DUPLICATES} duplicate keys; the rest of the file is not read",
-                               value.location)
+                problems.error(
+                    f"more than {MAX_DUPLICATES} duplicate keys; the rest of the file is not read",
+                    value.location,
+                )
                 raise _Stop
             frame[2] = _Duplicate(key)
             return
@@ -291,8 +302,11 @@ def _attach(frame: list[Any], value: Raw, problems: Problems) -> None:
 
 
 def _count_duplicates(problems: Problems, path: str) -> int:
-    return sum(1 for p in problems.items
-               if p.location and p.location.path == path and p.message.startswith("duplicate key"))
+    return sum(
+        1
+        for p in problems.items
+        if p.location and p.location.path == path and p.message.startswith("duplicate key")
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,5 +373,3 @@ def load_content(root: Path, problems: Problems) -> Content:
             questions.append(loaded)
     log.debug("loaded %d question files from %s", len(questions), root)
     return Content(root, bank, tuple(questions))
-
-

@@ -42,8 +42,16 @@ COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 RESERVED_TAG_ROOTS = ("category", "difficulty", "rarity", "card")
 SUMMARY_WARN_LENGTH = 140
 
-LANGUAGES = {".py": "python", ".yaml": "yaml", ".yml": "yaml", ".sh": "bash", ".sql": "sql",
-             ".json": "json", ".toml": "toml", ".txt": "text"}
+LANGUAGES = {
+    ".py": "python",
+    ".yaml": "yaml",
+    ".yml": "yaml",
+    ".sh": "bash",
+    ".sql": "sql",
+    ".json": "json",
+    ".toml": "toml",
+    ".txt": "text",
+}
 REGION_START = re.compile(r"^\s*#\s*region\s+(\S+)\s*$")
 REGION_END = re.compile(r"^\s*#\s*endregion\b.*$")
 
@@ -65,8 +73,9 @@ class Fields:
     ``what`` names the object in messages (``question 'feature-store'``).
     """
 
-    def __init__(self, raw: Raw, what: str, problems: Problems, allowed: Iterable[str],
-                 required: Iterable[str]):
+    def __init__(
+        self, raw: Raw, what: str, problems: Problems, allowed: Iterable[str], required: Iterable[str]
+    ):
         self.raw = raw
         self.what = what
         self.problems = problems
@@ -92,16 +101,18 @@ class Fields:
         """Return the raw value of a field, or None when absent."""
         return self.values.get(name)
 
-    def text(self, name: str, default: str = "", pattern: re.Pattern[str] | None = None,
-             expected: str = "") -> str:
+    def text(
+        self, name: str, default: str = "", pattern: re.Pattern[str] | None = None, expected: str = ""
+    ) -> str:
         """Return a field as non-empty text (numbers and booleans keep their source text)."""
         raw = self.get(name)
         if raw is None:
             return default
         return self.text_of(raw, f"'{name}'", pattern, expected) or default
 
-    def text_of(self, raw: Raw, label: str, pattern: re.Pattern[str] | None = None,
-                expected: str = "") -> str:
+    def text_of(
+        self, raw: Raw, label: str, pattern: re.Pattern[str] | None = None, expected: str = ""
+    ) -> str:
         """Check one scalar as text and return it (stripped), or "" after recording why not."""
         if isinstance(raw.value, (dict, list)) or raw.value is None:
             self.fail(f"{label} must be text, found {raw.kind}", raw.location)
@@ -124,8 +135,9 @@ class Fields:
         if raw is None:
             return 0
         if not isinstance(raw.value, int) or isinstance(raw.value, bool) or raw.value < 1:
-            self.fail(f"'{name}' must be a positive whole number, found {raw.kind} '{raw.text}'",
-                      raw.location)
+            self.fail(
+                f"'{name}' must be a positive whole number, found {raw.kind} '{raw.text}'", raw.location
+            )
             return 0
         return raw.value
 
@@ -149,8 +161,10 @@ class Fields:
         if not text:
             return None
         if text not in values:
-            self.fail(f"unknown {name} '{text}'{_did_you_mean(text, values)} "
-                      f"(expected one of {_one_of(values)})", raw.location)
+            self.fail(
+                f"unknown {name} '{text}'{_did_you_mean(text, values)} (expected one of {_one_of(values)})",
+                raw.location,
+            )
             return None
         return kind(text)
 
@@ -200,17 +214,26 @@ def validate_content(content: Content, problems: Problems) -> Bank | None:
     if problems.errors:
         return None
     return Bank(
-        id=header["id"], slug=header["slug"], title=header["title"], version=header["version"],
-        description=header["description"], categories=tuple(categories.values()),
-        subsets=tuple(subsets), questions=tuple(sorted(questions, key=lambda q: q.number)),
+        id=header["id"],
+        slug=header["slug"],
+        title=header["title"],
+        version=header["version"],
+        description=header["description"],
+        categories=tuple(categories.values()),
+        subsets=tuple(subsets),
+        questions=tuple(sorted(questions, key=lambda q: q.number)),
         root=content.root,
     )
 
 
 def _bank_header(file: RawFile, problems: Problems) -> dict | None:
-    fields = Fields(file.data, "bank", problems,
-                    allowed=["id", "slug", "title", "version", "description", "categories", "subsets"],
-                    required=["id", "slug", "title", "version", "categories"])
+    fields = Fields(
+        file.data,
+        "bank",
+        problems,
+        allowed=["id", "slug", "title", "version", "description", "categories", "subsets"],
+        required=["id", "slug", "title", "version", "categories"],
+    )
     if not isinstance(file.data.value, dict):
         return None
     header = {
@@ -237,8 +260,13 @@ def _bank_header(file: RawFile, problems: Problems) -> dict | None:
 
 
 def _category(raw: Raw, problems: Problems) -> Category | None:
-    fields = Fields(raw, "category", problems, allowed=["slug", "title", "colour", "description"],
-                    required=["slug", "title", "colour"])
+    fields = Fields(
+        raw,
+        "category",
+        problems,
+        allowed=["slug", "title", "colour", "description"],
+        required=["slug", "title", "colour"],
+    )
     if not isinstance(raw.value, dict):
         return None
     slug = fields.text("slug", pattern=SLUG, expected="a slug (lowercase letters, digits, hyphens)")
@@ -247,16 +275,38 @@ def _category(raw: Raw, problems: Problems) -> Category | None:
     category = Category(
         slug=slug,
         title=fields.text("title"),
-        colour=fields.text("colour", pattern=COLOUR, expected="a colour like \"#1f5fa8\"").lower(),
+        colour=fields.text("colour", pattern=COLOUR, expected='a colour like "#1f5fa8"').lower(),
         description=fields.text("description"),
     )
     return category if fields.ok else None
 
 
-QUESTION_FIELDS = ["id", "number", "category", "question", "summary", "answer", "key_points", "rarity",
-                   "difficulty", "tags", "follow_ups", "pitfalls", "examples"]
-QUESTION_REQUIRED = ["id", "number", "category", "question", "summary", "answer", "key_points", "rarity",
-                     "difficulty"]
+QUESTION_FIELDS = [
+    "id",
+    "number",
+    "category",
+    "question",
+    "summary",
+    "answer",
+    "key_points",
+    "rarity",
+    "difficulty",
+    "tags",
+    "follow_ups",
+    "pitfalls",
+    "examples",
+]
+QUESTION_REQUIRED = [
+    "id",
+    "number",
+    "category",
+    "question",
+    "summary",
+    "answer",
+    "key_points",
+    "rarity",
+    "difficulty",
+]
 
 
 def _questions(content: Content, categories: dict[str, Category], problems: Problems) -> list[Question]:
@@ -269,21 +319,27 @@ def _questions(content: Content, categories: dict[str, Category], problems: Prob
             continue
         first = by_id.get(question.id)
         if first is not None:
-            problems.error(f"question '{question.id}': duplicate id (first defined at {first.location})",
-                           question.location)
+            problems.error(
+                f"question '{question.id}': duplicate id (first defined at {first.location})",
+                question.location,
+            )
             continue
         other = by_number.get(question.number)
         if other is not None:
-            problems.error(f"question '{question.id}': number {question.number} is already used by "
-                           f"question '{other.id}' ({other.location})", question.location)
+            problems.error(
+                f"question '{question.id}': number {question.number} is already used by "
+                f"question '{other.id}' ({other.location})",
+                question.location,
+            )
             continue
         by_id[question.id] = question
         by_number[question.number] = question
     return list(by_id.values())
 
 
-def _question(file: RawFile, categories: dict[str, Category], regions: _RegionReader,
-              problems: Problems) -> Question | None:
+def _question(
+    file: RawFile, categories: dict[str, Category], regions: _RegionReader, problems: Problems
+) -> Question | None:
     raw = file.data
     what = "question"
     if isinstance(raw.value, dict) and "id" in raw.value and isinstance(raw.value["id"].value, str):
@@ -294,18 +350,27 @@ def _question(file: RawFile, categories: dict[str, Category], regions: _RegionRe
     question_id = fields.text("id", pattern=SLUG, expected="a slug (lowercase letters, digits, hyphens)")
     category = fields.text("category")
     if category and category not in categories:
-        fields.fail(f"unknown category '{category}'{_did_you_mean(category, categories)} "
-                    f"(expected one of {_one_of(categories)})", fields.values["category"].location)
+        fields.fail(
+            f"unknown category '{category}'{_did_you_mean(category, categories)} "
+            f"(expected one of {_one_of(categories)})",
+            fields.values["category"].location,
+        )
     summary = fields.text("summary")
     if summary and len(summary) > SUMMARY_WARN_LENGTH:
-        problems.warning(f"{what}: 'summary' is {len(summary)} characters; the cheat sheet prints "
-                         f"one line, keep it under {SUMMARY_WARN_LENGTH}", fields.values["summary"].location)
+        problems.warning(
+            f"{what}: 'summary' is {len(summary)} characters; the cheat sheet prints "
+            f"one line, keep it under {SUMMARY_WARN_LENGTH}",
+            fields.values["summary"].location,
+        )
     tags = []
     for item in fields.items("tags"):
         tag = fields.text_of(item, "tag", TAG, "a tag (lowercase slugs joined by '::')")
         if tag and tag.split("::")[0] in RESERVED_TAG_ROOTS:
-            fields.fail(f"tag '{tag}' uses a reserved root; the deck adds "
-                        f"{', '.join(r + '::' for r in RESERVED_TAG_ROOTS)} tags itself", item.location)
+            fields.fail(
+                f"tag '{tag}' uses a reserved root; the deck adds "
+                f"{', '.join(r + '::' for r in RESERVED_TAG_ROOTS)} tags itself",
+                item.location,
+            )
         elif tag:
             tags.append(tag)
     key_points = _key_points(fields)
@@ -336,20 +401,28 @@ def _question(file: RawFile, categories: dict[str, Category], regions: _RegionRe
 def _key_points(parent: Fields) -> tuple[KeyPointGroup, ...]:
     groups: list[KeyPointGroup] = []
     for raw in parent.items("key_points"):
-        fields = Fields(raw, parent.what, parent.problems, allowed=["title", "key", "items", "cloze"],
-                        required=["title", "items"])
+        fields = Fields(
+            raw,
+            parent.what,
+            parent.problems,
+            allowed=["title", "key", "items", "cloze"],
+            required=["title", "items"],
+        )
         if not isinstance(raw.value, dict):
             parent.ok = False
             continue
         title = fields.text("title")
-        key = fields.text("key", default=slugify(title), pattern=SLUG,
-                          expected="a slug (lowercase letters, digits, hyphens)")
+        key = fields.text(
+            "key",
+            default=slugify(title),
+            pattern=SLUG,
+            expected="a slug (lowercase letters, digits, hyphens)",
+        )
         items = fields.texts("items")
         if "items" in fields.values and not items and fields.ok:
             fields.fail(f"key point group '{title}' has no items", fields.values["items"].location)
         if any(group.key == key for group in groups):
-            fields.fail(f"two key point groups have the key '{key}'; give one a distinct 'key'",
-                        raw.location)
+            fields.fail(f"two key point groups have the key '{key}'; give one a distinct 'key'", raw.location)
         cloze = fields.boolean("cloze", default=False)
         if not fields.ok:
             parent.ok = False
@@ -359,8 +432,13 @@ def _key_points(parent: Fields) -> tuple[KeyPointGroup, ...]:
 
 
 def _example(raw: Raw, parent: Fields, regions: _RegionReader) -> Example | None:
-    fields = Fields(raw, parent.what, parent.problems, allowed=["file", "region", "title", "language"],
-                    required=["file", "region"])
+    fields = Fields(
+        raw,
+        parent.what,
+        parent.problems,
+        allowed=["file", "region", "title", "language"],
+        required=["file", "region"],
+    )
     if not isinstance(raw.value, dict):
         parent.ok = False
         return None
@@ -382,8 +460,15 @@ def _example(raw: Raw, parent: Fields, regions: _RegionReader) -> Example | None
         parent.ok = False
         return None
     code, start_line = found
-    return Example(file=file, region=region, code=code, title=title or region, language=language,
-                   start_line=start_line, location=raw.location)
+    return Example(
+        file=file,
+        region=region,
+        code=code,
+        title=title or region,
+        language=language,
+        start_line=start_line,
+        location=raw.location,
+    )
 
 
 class _RegionReader:
@@ -403,8 +488,11 @@ class _RegionReader:
             return None
         if region not in found:
             known = ", ".join(sorted(found)) or "none"
-            fields.fail(f"example file '{file}' has no region '{region}'{_did_you_mean(region, found)} "
-                        f"(regions: {known})", where)
+            fields.fail(
+                f"example file '{file}' has no region '{region}'{_did_you_mean(region, found)} "
+                f"(regions: {known})",
+                where,
+            )
             return None
         return found[region]
 
@@ -437,8 +525,10 @@ def _regions(text: str, display: str, problems: Problems) -> dict[str, tuple[str
         start = REGION_START.match(line)
         if start:
             if open_name is not None:
-                problems.error(f"region '{start.group(1)}' starts inside region '{open_name}'; "
-                               "regions do not nest", Location(display, number))
+                problems.error(
+                    f"region '{start.group(1)}' starts inside region '{open_name}'; regions do not nest",
+                    Location(display, number),
+                )
             open_name, open_line, lines = start.group(1), number, []
         elif REGION_END.match(line) and open_name is not None:
             if open_name in found:
@@ -453,13 +543,19 @@ def _regions(text: str, display: str, problems: Problems) -> dict[str, tuple[str
     return found
 
 
-def _subsets(file: RawFile, items: list[Raw], categories: dict[str, Category],
-             questions: list[Question], problems: Problems) -> list[Subset]:
+def _subsets(
+    file: RawFile,
+    items: list[Raw],
+    categories: dict[str, Category],
+    questions: list[Question],
+    problems: Problems,
+) -> list[Subset]:
     subsets: list[Subset] = []
     ids = {q.id for q in questions}
     for raw in items:
-        fields = Fields(raw, "subset", problems,
-                        allowed=["name", "description", *SELECTION_FIELDS], required=["name"])
+        fields = Fields(
+            raw, "subset", problems, allowed=["name", "description", *SELECTION_FIELDS], required=["name"]
+        )
         if not isinstance(raw.value, dict):
             continue
         name = fields.text("name", pattern=SLUG, expected="a slug (lowercase letters, digits, hyphens)")
@@ -473,8 +569,9 @@ def _subsets(file: RawFile, items: list[Raw], categories: dict[str, Category],
         if selection.is_empty():
             fields.fail(f"no criteria; give at least one of {', '.join(SELECTION_FIELDS)}", raw.location)
             continue
-        subset = Subset(name=name, description=fields.text("description"), selection=selection,
-                        location=raw.location)
+        subset = Subset(
+            name=name, description=fields.text("description"), selection=selection, location=raw.location
+        )
         if questions and not problems.errors and not any(matches(q, selection) for q in questions):
             fields.fail("matches no question", raw.location)
             continue

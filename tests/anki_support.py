@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import sqlite3
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from types import ModuleType
 
 from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPackageRequest
 from anki.import_export_pb2 import ImportAnkiPackageUpdateCondition, ImportResponse
@@ -17,26 +15,6 @@ from anki.import_export_pb2 import ImportAnkiPackageUpdateCondition, ImportRespo
 from generator.model import Bank
 from generator.render import RenderOptions
 from generator.render.anki import render_deck
-
-
-def _tests_conftest() -> ModuleType:
-    """Return ``tests/conftest.py`` as a module of its own name.
-
-    ``from conftest import …`` is ambiguous in this suite: ``tests/examples/`` has a
-    conftest.py too, and pytest leaves whichever it imported last as ``conftest``.
-    """
-    path = Path(__file__).with_name("conftest.py")
-    spec = importlib.util.spec_from_file_location("prepdeck_tests_conftest", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_conftest = _tests_conftest()
-make_bank = _conftest.make_bank
-make_question = _conftest.make_question
-TEMPLATES: Path = _conftest.TEMPLATES
 
 #: What Anki's import dialog starts with (``get_import_anki_package_presets`` of a new
 #: collection): update notes and note types only "if newer", no scheduling, no merging.

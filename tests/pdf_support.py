@@ -9,12 +9,9 @@ from the left edge, ``top``/``bottom`` from the top edge, in points.
 from __future__ import annotations
 
 import functools
-import importlib.util
 import io
 import re
 from dataclasses import dataclass
-from pathlib import Path
-from types import ModuleType
 
 import pypdf
 from pypdf.generic import ContentStream
@@ -25,26 +22,7 @@ from generator.model import Bank
 MM = 72 / 25.4  # points per millimetre
 
 
-def _tests_conftest() -> ModuleType:
-    """Return ``tests/conftest.py`` as a module of its own name.
-
-    ``from conftest import …`` is ambiguous in this suite (``tests/examples/``
-    has a conftest.py too), so the fixtures' helpers are re-exported from here.
-    """
-    path = Path(__file__).with_name("conftest.py")
-    spec = importlib.util.spec_from_file_location("prepdeck_tests_conftest_pdf", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_conftest = _tests_conftest()
-make_bank = _conftest.make_bank
-make_question = _conftest.make_question
-ROOT: Path = _conftest.ROOT
-CONTENT: Path = _conftest.CONTENT
-TEMPLATES: Path = _conftest.TEMPLATES
+from factories import CONTENT  # noqa: E402
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,10 +19,7 @@ import genanki
 import pytest
 from anki_support import (
     GUI_IMPORT_OPTIONS,
-    TEMPLATES,
     import_package,
-    make_bank,
-    make_question,
     note_fields,
     open_collection,
     package_database,
@@ -31,6 +28,7 @@ from anki_support import (
     study,
     write_package,
 )
+from factories import TEMPLATES, make_bank, make_question
 
 from generator.errors import GeneratorError
 from generator.model import Category, Difficulty, KeyPointGroup, Rarity

@@ -8,13 +8,11 @@ import html
 import re
 
 import pytest
+from factories import TEMPLATES, make_bank, make_question
 from pdf_support import (
     MM,
-    TEMPLATES,
     document_runs,
     glyphs,
-    make_bank,
-    make_question,
     page_size,
     page_text,
     reader,

@@ -6,14 +6,12 @@ import functools
 import itertools
 
 import pytest
+from factories import TEMPLATES, make_bank, make_question
 from pdf_support import (
     MM,
-    TEMPLATES,
     Run,
     document_runs,
     glyphs,
-    make_bank,
-    make_question,
     page_size,
     page_text,
     reader,

@@ -22,13 +22,9 @@ from types import SimpleNamespace
 
 import pytest
 import weasyprint
+from factories import CONTENT, ROOT, TEMPLATES, make_bank, make_question
 from pdf_support import (
-    CONTENT,
-    ROOT,
-    TEMPLATES,
     document_runs,
-    make_bank,
-    make_question,
     page_text,
     reader,
     shipped_bank,

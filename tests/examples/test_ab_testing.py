@@ -3,7 +3,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from conftest import assert_fits_on_card, load_example
+from example_support import assert_fits_on_card, load_example
 from scipy.stats import chi2_contingency, norm
 
 ab = load_example("ab_testing")

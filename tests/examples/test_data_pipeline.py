@@ -1,5 +1,5 @@
 import torch
-from conftest import assert_fits_on_card, load_example
+from example_support import assert_fits_on_card, load_example
 
 dp = load_example("data_pipeline")
 

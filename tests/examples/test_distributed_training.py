@@ -1,6 +1,6 @@
 import pytest
 import torch
-from conftest import assert_fits_on_card, load_example
+from example_support import assert_fits_on_card, load_example
 
 ddp = load_example("distributed_training")
 

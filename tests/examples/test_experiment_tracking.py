@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import assert_fits_on_card, load_example
+from example_support import assert_fits_on_card, load_example
 
 et = load_example("experiment_tracking")
 

@@ -2,7 +2,7 @@ import math
 
 import pandas as pd
 import pytest
-from conftest import assert_fits_on_card, load_example
+from example_support import assert_fits_on_card, load_example
 
 fs = load_example("feature_store")
 

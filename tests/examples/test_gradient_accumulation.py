@@ -2,7 +2,7 @@ import copy
 
 import pytest
 import torch
-from conftest import assert_fits_on_card, load_example
+from example_support import assert_fits_on_card, load_example
 from torch import nn
 
 ga = load_example("gradient_accumulation")

@@ -2,7 +2,7 @@ import threading
 
 import pytest
 import torch
-from conftest import assert_fits_on_card, load_example
+from example_support import assert_fits_on_card, load_example
 
 il = load_example("inference_latency")
 

@@ -2,7 +2,7 @@ import copy
 
 import pytest
 import yaml
-from conftest import assert_fits_on_card, load_example, read_region
+from example_support import assert_fits_on_card, load_example, read_region
 
 k8s = load_example("kubernetes_deployment")
 

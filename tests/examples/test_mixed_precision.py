@@ -1,7 +1,7 @@
 import math
 
 import torch
-from conftest import assert_fits_on_card, load_example
+from example_support import assert_fits_on_card, load_example
 from torch import nn
 
 amp = load_example("mixed_precision")

@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from conftest import assert_fits_on_card, load_example
+from example_support import assert_fits_on_card, load_example
 
 rec = load_example("recommender")
 

@@ -1,6 +1,6 @@
 import asyncio
 
-from conftest import assert_fits_on_card, load_example
+from example_support import assert_fits_on_card, load_example
 
 sv = load_example("serving")
 

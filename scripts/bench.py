@@ -1,0 +1,399 @@
+"""Benchmark prepdeck against the bare libraries it is built on.
+
+Prints a table and writes it as JSON (``--out``/results.json). Every ratio is
+measured in the same run as its baseline, so the machine's speed cancels out.
+
+    python scripts/bench.py --out build/bench
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from generator.build import BuildRequest, build, check  # noqa: E402
+from generator.render import RenderOptions  # noqa: E402
+
+PRODUCT = ROOT / "content"
+TEMPLATES = ROOT / "templates"
+EPOCH = 1_700_000_000
+
+
+def timed(function, *args, **kwargs) -> tuple[float, object]:
+    """Return (seconds, result) of one call."""
+    started = time.perf_counter()
+    result = function(*args, **kwargs)
+    return time.perf_counter() - started, result
+
+
+def median_time(function, runs: int) -> float:
+    """Return the median wall time of ``runs`` calls."""
+    return statistics.median(timed(function)[0] for _ in range(runs))
+
+
+# --- synthetic banks ---------------------------------------------------------------------------
+
+CATEGORIES = ("training", "mlops", "design")
+
+
+def write_bank(root: Path, questions: int) -> Path:
+    """Write a synthetic bank of ``questions`` questions shaped like the shipped ones."""
+    content = root / f"bank-{questions}"
+    if content.exists():
+        shutil.rmtree(content)
+    (content / "examples").mkdir(parents=True)
+    (content / "examples" / "demo.py").write_text(
+        textwrap.dedent("""\
+        # region demo
+        def predict(features: list[float]) -> float:
+            \"\"\"Score one example with a fixed linear model.\"\"\"
+            weights = [0.25, -0.5, 1.0]
+            return sum(w * x for w, x in zip(weights, features))
+        # endregion
+        """)
+    )
+    categories = "\n".join(
+        f"  - {{slug: {slug}, title: {slug.title()}, colour: '#1f5fa8', description: Synthetic.}}"
+        for slug in CATEGORIES
+    )
+    (content / "bank.yaml").write_text(
+        f"id: synthetic-{questions}\nslug: synthetic\ntitle: Synthetic {questions}\nversion: 1.0.0\n"
+        f"description: A generated bank for benchmarks.\ncategories:\n{categories}\n"
+    )
+    levels = ("easy", "medium", "hard")
+    rarities = ("rare", "medium", "common", "very-common")
+    for number in range(1, questions + 1):
+        category = CATEGORIES[number % len(CATEGORIES)]
+        folder = content / "questions" / category
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"q{number:05d}.yaml").write_text(
+            textwrap.dedent(f"""\
+            id: q{number:05d}
+            number: {number}
+            category: {category}
+            question: How would you handle situation number {number} in a production ML system?
+            summary: Measure first, then change one thing at a time and keep a rollback path ({number}).
+            answer: >-
+              Start from the requirement and the metric that captures it. For case {number},
+              profile the system, find the bottleneck, and fix that first; use `batching`,
+              **caching** and monitoring where they help, and keep a rollback plan ready.
+            key_points:
+              - title: Strategies
+                cloze: true
+                items:
+                  - "**Measure**: profile before optimizing ({number})"
+                  - "**Batch**: group requests to use the hardware well"
+                  - "**Cache**: reuse results for repeated inputs"
+              - title: Risks
+                items:
+                  - Regressions without monitoring
+                  - Silent data drift
+            rarity: {rarities[number % 4]}
+            difficulty: {levels[number % 3]}
+            tags: [synthetic, topic::t{number % 17}]
+            follow_ups:
+              - What would you monitor after the change?
+            pitfalls:
+              - Optimizing before measuring.
+            examples:
+              - file: examples/demo.py
+                region: demo
+                title: Demo
+            """)
+        )
+    return content
+
+
+# --- bare baselines ----------------------------------------------------------------------------
+
+
+def bare_genanki(bank, path: Path) -> None:
+    """Write the same notes with genanki alone: one basic note and one cloze note per question."""
+    import genanki
+
+    from generator.render import markup
+
+    basic = genanki.Model(
+        1607392319,
+        "Bare question",
+        fields=[{"name": n} for n in ("Question", "Answer", "KeyPoints", "Code")],
+        templates=[{"name": "Card 1", "qfmt": "{{Question}}", "afmt": "{{FrontSide}}<hr>{{Answer}}"}],
+    )
+    cloze = genanki.Model(
+        998877661,
+        "Bare cloze",
+        model_type=genanki.Model.CLOZE,
+        fields=[{"name": "Text"}, {"name": "Context"}],
+        templates=[{"name": "Cloze", "qfmt": "{{cloze:Text}}", "afmt": "{{cloze:Text}}"}],
+    )
+    deck = genanki.Deck(2059400110, bank.title)
+    for q in bank.questions:
+        points = "".join(f"<li>{markup.markdown_inline(i)}</li>" for g in q.key_points for i in g.items)
+        code = "".join(markup.highlight(e.code, e.language) for e in q.examples)
+        deck.add_note(
+            genanki.Note(
+                model=basic,
+                guid=genanki.guid_for(q.id),
+                fields=[markup.markdown_inline(q.question), markup.markdown(q.answer), points, code],
+            )
+        )
+        for group in q.key_points:
+            if group.cloze:
+                text = "<br>".join(
+                    f"{{{{c{n}::{markup.markdown_inline(item)}}}}}" for n, item in enumerate(group.items, 1)
+                )
+                deck.add_note(
+                    genanki.Note(
+                        model=cloze, guid=genanki.guid_for(q.id, group.key), fields=[text, q.question]
+                    )
+                )
+    genanki.Package(deck).write_to_file(str(path), timestamp=EPOCH)
+
+
+def bare_weasyprint(html: str) -> bytes:
+    """Render HTML with WeasyPrint's defaults (base URL: the templates directory)."""
+    from weasyprint import HTML
+
+    return HTML(string=html, base_url=str(TEMPLATES) + "/").write_pdf()
+
+
+# --- stages ------------------------------------------------------------------------------------
+
+
+def stage_in_subprocess(content: Path, stage: str) -> dict:
+    """Run one stage for a bank in a fresh process, so its peak RSS is its own."""
+    code = textwrap.dedent(f"""\
+        import json, resource, sys, time, tempfile
+        sys.path.insert(0, {str(ROOT)!r})
+        from pathlib import Path
+        from generator.build import check
+        from generator.render import RenderOptions
+        started = time.perf_counter()
+        bank = check(Path({str(content)!r})).bank
+        load = time.perf_counter() - started
+        options = RenderOptions(templates=Path({str(TEMPLATES)!r}), epoch={EPOCH})
+        started = time.perf_counter()
+        if {stage!r} == "deck":
+            from generator.render.anki import render_deck
+            render_deck(bank, "bench", options)
+        elif {stage!r} == "bare":
+            sys.path.insert(0, {str(ROOT / "scripts")!r})
+            from bench import bare_genanki
+            with tempfile.TemporaryDirectory() as tmp:
+                bare_genanki(bank, Path(tmp) / "bare.apkg")
+        seconds = time.perf_counter() - started
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps({{"load": load, "seconds": seconds, "rss_mb": rss}}))
+        """)
+    output = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    return json.loads(output.stdout.strip().splitlines()[-1])
+
+
+def bench_default_build(runs: int) -> dict:
+    """The shipped bank's deck, cheat sheet and flashcards: median wall time of ``runs``."""
+    out = Path(tempfile.mkdtemp(prefix="prepdeck-bench-"))
+    request = BuildRequest(content=PRODUCT, out=out, subset=None, epoch=EPOCH)
+    bank = check(PRODUCT).bank
+    full_only = BuildRequest(content=PRODUCT, out=out, epoch=EPOCH, selection=_all_ids(bank), name="all")
+    seconds_full = median_time(lambda: build(full_only), runs)
+    seconds_all = median_time(lambda: build(request), runs)
+    serial = median_time(lambda: build(BuildRequest(content=PRODUCT, out=out, epoch=EPOCH, jobs=1)), 3)
+    shutil.rmtree(out, ignore_errors=True)
+    return {
+        "default_bank_seconds": seconds_full,
+        "with_subsets_seconds": seconds_all,
+        "with_subsets_serial_seconds": serial,
+        "parallel_speedup": serial / seconds_all,
+        "cores": os.cpu_count(),
+    }
+
+
+def _all_ids(bank):
+    from generator.model import Selection
+
+    return Selection(ids=frozenset(q.id for q in bank.questions))
+
+
+def bench_pdf_overhead(runs: int) -> dict:
+    """The shipped bank's PDFs against one bare WeasyPrint render of the same HTML each."""
+    from generator.render.cheatsheet import cheatsheet_html, render_cheatsheet
+    from generator.render.flashcards import flashcards_html, render_flashcards
+
+    bank = check(PRODUCT).bank
+    options = RenderOptions(templates=TEMPLATES, epoch=EPOCH)
+    ours = median_time(
+        lambda: (render_cheatsheet(bank, "b", options), render_flashcards(bank, "b", options)), runs
+    )
+    sheet_html, cards_html = cheatsheet_html(bank, options), flashcards_html(bank, options)
+    bare = median_time(lambda: (bare_weasyprint(sheet_html), bare_weasyprint(cards_html)), runs)
+    return {"pdfs_seconds": ours, "bare_weasyprint_seconds": bare, "ratio": ours / bare}
+
+
+def bench_noop_make() -> dict:
+    """A second `make build` with nothing changed."""
+    env = dict(os.environ)
+    subprocess.run(["make", "-s", "build"], cwd=ROOT, check=True, capture_output=True, env=env)
+    seconds, _ = timed(
+        subprocess.run, ["make", "-s", "build"], cwd=ROOT, check=True, capture_output=True, env=env
+    )
+    return {"noop_make_build_seconds": seconds}
+
+
+def bench_scale(work: Path, sizes: list[int]) -> list[dict]:
+    """Load+validate, deck and peak RSS at each size, beside bare genanki on the same notes."""
+    rows = []
+    for size in sizes:
+        content = write_bank(work, size)
+        ours = stage_in_subprocess(content, "deck")
+        bare = stage_in_subprocess(content, "bare")
+        rows.append(
+            {
+                "questions": size,
+                "load_validate_seconds": ours["load"],
+                "deck_seconds": ours["seconds"],
+                "bare_genanki_seconds": bare["seconds"],
+                "deck_ratio": ours["seconds"] / bare["seconds"],
+                "peak_rss_mb": ours["rss_mb"],
+            }
+        )
+    return rows
+
+
+def bench_cheatsheet_scale(work: Path, sizes: list[int]) -> list[dict]:
+    """The cheat sheet against a bare WeasyPrint render of its HTML, at growing sizes."""
+    from generator.render.cheatsheet import cheatsheet_html, render_cheatsheet
+
+    rows = []
+    for size in sizes:
+        bank = check(write_bank(work, size)).bank
+        options = RenderOptions(templates=TEMPLATES, epoch=EPOCH)
+        ours, rendered = timed(render_cheatsheet, bank, "b", options)
+        html = cheatsheet_html(bank, options)
+        bare, _ = timed(bare_weasyprint, html)
+        rows.append(
+            {
+                "questions": size,
+                "cheatsheet_seconds": ours,
+                "bare_weasyprint_seconds": bare,
+                "ratio": ours / bare,
+                "pdf_kb": len(rendered.artifacts[0].data) / 1024,
+            }
+        )
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "build" / "bench")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--sizes", default="1000,5000", help="synthetic bank sizes for the deck stage")
+    parser.add_argument("--sheet-sizes", default="100,300,1000", help="sizes for the cheat-sheet growth")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="prepdeck-bench-banks-"))
+    results: dict = {
+        "machine": {
+            "python": platform.python_version(),
+            "cores": os.cpu_count(),
+            "system": platform.platform(),
+        }
+    }
+    try:
+        results["default_build"] = bench_default_build(args.runs)
+        results["pdf_overhead"] = bench_pdf_overhead(args.runs)
+        results["noop_make_build"] = bench_noop_make()
+        results["scale"] = bench_scale(work, [int(s) for s in args.sizes.split(",")])
+        results["cheatsheet_scale"] = bench_cheatsheet_scale(
+            work, [int(s) for s in args.sheet_sizes.split(",")]
+        )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    sheet = results["cheatsheet_scale"]
+    first, last = sheet[0], sheet[-1]
+    results["cheatsheet_growth"] = {
+        "per_question_ms_small": 1000 * first["cheatsheet_seconds"] / first["questions"],
+        "per_question_ms_large": 1000 * last["cheatsheet_seconds"] / last["questions"],
+    }
+    results["targets"] = targets(results)
+    (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    print_table(results)
+    print(f"\nwritten {args.out / 'results.json'}")
+    return 0
+
+
+def targets(results: dict) -> list[dict]:
+    """Each target with its measured value and whether it is met."""
+    rows = [
+        (
+            "default build (shipped bank), median s",
+            results["default_build"]["default_bank_seconds"],
+            "<",
+            3.0,
+        ),
+        ("PDFs / bare WeasyPrint", results["pdf_overhead"]["ratio"], "<=", 1.3),
+        ("no-op make build, s", results["noop_make_build"]["noop_make_build_seconds"], "<", 0.5),
+    ]
+    for row in results["scale"]:
+        rows.append((f"deck / bare genanki at {row['questions']}", row["deck_ratio"], "<=", 1.5))
+        rows.append((f"peak RSS MB at {row['questions']}", row["peak_rss_mb"], "<", 500.0))
+    for row in results["cheatsheet_scale"]:
+        if row["questions"] >= 1000:
+            rows.append((f"cheat sheet / bare WeasyPrint at {row['questions']}", row["ratio"], "<=", 1.2))
+    growth = results["cheatsheet_growth"]
+    rows.append(
+        (
+            "cheat sheet ms/question, large / small (linear ~1)",
+            growth["per_question_ms_large"] / growth["per_question_ms_small"],
+            "<=",
+            1.5,
+        )
+    )
+    table = []
+    for name, value, op, limit in rows:
+        met = value < limit if op == "<" else value <= limit
+        table.append({"measure": name, "value": round(value, 3), "target": f"{op} {limit}", "met": met})
+    return table
+
+
+def print_table(results: dict) -> None:
+    width = max(len(row["measure"]) for row in results["targets"])
+    print(f"{'measure'.ljust(width)}  {'value':>9}  {'target':>8}  met")
+    for row in results["targets"]:
+        print(
+            f"{row['measure'].ljust(width)}  {row['value']:>9.3f}  {row['target']:>8}  "
+            f"{'yes' if row['met'] else 'NO'}"
+        )
+    build_row = results["default_build"]
+    print(
+        f"\nwith subsets: {build_row['with_subsets_seconds']:.2f} s on {build_row['cores']} cores, "
+        f"serial {build_row['with_subsets_serial_seconds']:.2f} s "
+        f"(parallel speed-up {build_row['parallel_speedup']:.2f}x)"
+    )
+    for row in results["scale"]:
+        print(
+            f"{row['questions']:>6} questions: load+validate {row['load_validate_seconds']:.2f} s, "
+            f"deck {row['deck_seconds']:.2f} s vs bare genanki {row['bare_genanki_seconds']:.2f} s, "
+            f"peak RSS {row['peak_rss_mb']:.0f} MB"
+        )
+    for row in results["cheatsheet_scale"]:
+        print(
+            f"{row['questions']:>6} questions: cheat sheet {row['cheatsheet_seconds']:.2f} s vs bare "
+            f"WeasyPrint {row['bare_weasyprint_seconds']:.2f} s ({row['pdf_kb']:.0f} KB)"
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
