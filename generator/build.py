@@ -237,6 +237,10 @@ def _render_all(
             progress(f"rendered {len(results)}/{len(jobs)}: " + ", ".join(a.name for a in rendered.artifacts))
 
     if workers > 1 and len(pdf_jobs) > 1:
+        # Import the PDF renderers (WeasyPrint: ~0.6 s) once, here, so that the
+        # forked workers inherit them instead of each importing them again.
+        for kind in {job[0] for job in pdf_jobs}:
+            renderer(kind)
         stats = [(handle, os.fstat(handle)) for handle in inherited]
         shared = tuple((handle, info.st_dev, info.st_ino) for handle, info in stats)
         pool = ProcessPoolExecutor(
