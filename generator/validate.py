@@ -281,21 +281,6 @@ def _category(raw: Raw, problems: Problems) -> Category | None:
     return category if fields.ok else None
 
 
-QUESTION_FIELDS = [
-    "id",
-    "number",
-    "category",
-    "question",
-    "summary",
-    "answer",
-    "key_points",
-    "rarity",
-    "difficulty",
-    "tags",
-    "follow_ups",
-    "pitfalls",
-    "examples",
-]
 QUESTION_REQUIRED = [
     "id",
     "number",
@@ -307,6 +292,7 @@ QUESTION_REQUIRED = [
     "rarity",
     "difficulty",
 ]
+QUESTION_FIELDS = [*QUESTION_REQUIRED, "tags", "follow_ups", "pitfalls", "examples"]
 
 
 def _questions(content: Content, categories: dict[str, Category], problems: Problems) -> list[Question]:
