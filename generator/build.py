@@ -206,6 +206,11 @@ def build(request: BuildRequest, progress: Callable[[str], None] | None = None) 
         back_offset=request.back_offset,
     )
     jobs = [(kind, target, options) for target in targets for kind in OutputKind if kind in request.outputs]
+    if progress:
+        progress(
+            f"validated {len(checked.bank.questions)} questions in {time.perf_counter() - started:.1f} s; "
+            f"rendering {len(jobs)} files"
+        )
     with locked(Path(request.out)) as lock:
         results = _render_all(jobs, request.jobs, progress, inherited=(lock,))
         artifacts: list[Artifact] = [a for rendered in results for a in rendered.artifacts]
@@ -234,7 +239,8 @@ def _render_all(
     def done(index: int, rendered: Rendered) -> None:
         results[index] = rendered
         if progress:
-            progress(f"rendered {len(results)}/{len(jobs)}: " + ", ".join(a.name for a in rendered.artifacts))
+            names = ", ".join(a.name for a in rendered.artifacts)
+            progress(f"rendered {len(results)}/{len(jobs)} files: {names}")
 
     if workers > 1 and len(pdf_jobs) > 1:
         # Import the PDF renderers (WeasyPrint: ~0.6 s) once, here, so that the

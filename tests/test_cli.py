@@ -235,3 +235,29 @@ def test_version_comes_from_pyproject():
     result = run("--version")
     assert result.exit_code == 0
     assert result.stdout == f"prepdeck, version {version}\n"
+
+
+def test_a_build_reports_progress_to_a_callback_and_only_a_summary_to_logs(bank: Path, tmp_path: Path):
+    from generator.build import BuildRequest, build
+
+    messages: list[str] = []
+    build(BuildRequest(content=bank, out=tmp_path / "progress", epoch=1_700_000_000, jobs=1), messages.append)
+    first = re.match(r"validated (\d+) questions in [\d.]+ s; rendering (\d+) files$", messages[0])
+    assert first, messages[0]
+    total = int(first.group(2))
+    assert [m.split(" files")[0] for m in messages[1:]] == [
+        f"rendered {n}/{total}" for n in range(1, total + 1)
+    ]
+
+    # Not a terminal (a CI log): no progress lines, one summary with files, sizes and time.
+    result = run("build", "--content", str(bank), "--out", str(tmp_path / "log"))
+    assert result.exit_code == 0
+    assert "rendered " not in result.output + result.stderr
+    assert re.search(rf"^wrote {total} files \(\d+\.\d KB\) in \d+\.\d s", result.output, flags=re.M)
+
+
+def test_card_size_choices_match_the_flashcard_presets():
+    from generator.cli import CARD_SIZES
+    from generator.render.flashcards import CARD_SIZES as PRESETS
+
+    assert list(CARD_SIZES) == list(PRESETS)
