@@ -179,8 +179,14 @@ def render_deck(bank: Bank, stem: str, options: RenderOptions) -> Rendered:
             f"{root_name}::{_deck_name_part(category.title, warnings)}",
             description=_html(markup.markdown(category.description)),
         )
+        category_html = _render(
+            fields_env,
+            "category.html",
+            category=category,
+            colour=category.colour if _COLOUR.fullmatch(category.colour) else None,
+        )
         for question in questions:
-            for note in _notes(bank, question, category, width, models, fields_env, warnings):
+            for note in _notes(bank, question, category_html, width, models, fields_env, warnings):
                 note.due = next(position)  # new cards come in bank order
                 deck.add_note(note)
         decks.append(deck)
@@ -218,7 +224,7 @@ def _model(
 def _notes(
     bank: Bank,
     question: Question,
-    category: Category,
+    category_html: str,
     width: int,
     models: dict[str, genanki.Model],
     env: jinja2.Environment,
@@ -230,12 +236,7 @@ def _notes(
     shared = {
         "Id": _text(question.id),
         "Number": str(question.number),
-        "Category": _render(
-            env,
-            "category.html",
-            category=category,
-            colour=category.colour if _COLOUR.fullmatch(category.colour) else None,
-        ),
+        "Category": category_html,
         "Difficulty": _text(question.difficulty.label),
         "Rarity": _text(question.rarity.label),
         "Question": _html(markup.markdown(question.question)),
@@ -409,6 +410,7 @@ def _fields_environment(templates: Path) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,  # one render never sees a template change; skip a stat per field
     )
     env.filters["markdown"] = markup.markdown
     env.filters["markdown_inline"] = markup.markdown_inline
