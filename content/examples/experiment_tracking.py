@@ -4,28 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
 import time
 import uuid
 from pathlib import Path
 
 import torch
+from provenance import git_commit
 from torch import nn
-
-
-def git_commit(repo_dir: Path) -> str | None:
-    """HEAD's commit, marked -dirty with uncommitted changes; None outside a git checkout."""
-
-    def git(*args: str) -> str:
-        done = subprocess.run(
-            ["git", *args], cwd=repo_dir, capture_output=True, text=True, check=True, timeout=10
-        )
-        return done.stdout.strip()
-
-    try:
-        return git("rev-parse", "HEAD") + ("-dirty" if git("status", "--porcelain") else "")
-    except (OSError, subprocess.SubprocessError):
-        return None
 
 
 def data_hash(*tensors: torch.Tensor) -> str:

@@ -7,28 +7,13 @@ import json
 import os
 import platform
 import random
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import torch
+from provenance import git_commit
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
-
-
-def git_commit(repo_dir: Path) -> str | None:
-    """HEAD's commit, marked -dirty with uncommitted changes; None outside a git checkout."""
-
-    def git(*args: str) -> str:
-        done = subprocess.run(
-            ["git", *args], cwd=repo_dir, capture_output=True, text=True, check=True, timeout=10
-        )
-        return done.stdout.strip()
-
-    try:
-        return git("rev-parse", "HEAD") + ("-dirty" if git("status", "--porcelain") else "")
-    except (OSError, subprocess.SubprocessError):
-        return None
 
 
 # region seed-everything
