@@ -395,6 +395,6 @@ def build_command(
     total = sum(path.stat().st_size for path in report.files)
     counts = ", ".join(f"{t.stem}: {len(t.bank.questions)}" for t in report.targets)
     click.echo(
-        f"wrote {len(report.files)} files ({_human_size(total)}) in {report.seconds:.1f} s "
+        f"wrote {_count(len(report.files), 'file')} ({_human_size(total)}) in {report.seconds:.1f} s "
         f"[questions per deck: {counts}]"
     )
