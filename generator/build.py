@@ -130,6 +130,57 @@ def source_epoch(paths: Sequence[Path]) -> int:
     return int(time.time())
 
 
+def note_epochs(bank: Bank, shared: Sequence[Path], epoch: int) -> dict[str, int]:
+    """Return when each question last changed, for the deck's note modification times.
+
+    A question's time is the latest commit to its file, its example files, or any
+    of ``shared`` (the bank file, templates and renderers, which shape every
+    note); a file with uncommitted changes counts as changed at ``epoch``. A
+    release then re-stamps only the notes it changed, so Anki leaves the others,
+    and a learner's own edits to them, alone. Empty (every note at ``epoch``)
+    with ``SOURCE_DATE_EPOCH`` set or outside a git checkout.
+    """
+    if os.environ.get("SOURCE_DATE_EPOCH", "").strip():
+        return {}
+    root = Path(bank.root).resolve()
+    try:
+        top = _git(["rev-parse", "--show-toplevel"], str(root))
+        if not top:
+            return {}
+        top_dir = Path(top.strip())
+        scope = [str(p.resolve()) for p in (root, *shared) if p.exists()]
+        log_lines = _git(
+            ["log", "--format=%x01%ct", "--name-only", "--no-renames", "--", *scope], str(top_dir)
+        )
+        status = _git(["status", "--porcelain", "--no-renames", "--", *scope], str(top_dir))
+    except OSError:
+        return {}
+    if log_lines is None or status is None:
+        return {}
+    changed: dict[Path, int] = {}
+    current = epoch
+    for line in log_lines.splitlines():
+        if line.startswith("\x01"):
+            current = int(line[1:])
+        elif line:
+            changed.setdefault(top_dir / line, current)  # the log runs newest first
+    for line in status.splitlines():
+        changed[top_dir / line[3:].strip('"')] = epoch
+
+    def latest(path: Path) -> int:
+        return max(
+            (t for p, t in changed.items() if p == path or path in p.parents),
+            default=epoch,
+        )
+
+    common = max(latest(Path(p)) for p in [str(root / "bank.yaml"), *scope[1:]])
+    times = {}
+    for question in bank.questions:
+        files = [Path(question.location.path).resolve()] + [root / e.file for e in question.examples]
+        times[question.id] = max(common, *(changed.get(f, epoch) for f in files))
+    return times
+
+
 def _git(args: list[str], cwd: str | None) -> str | None:
     result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=30)
     return result.stdout if result.returncode == 0 else None
@@ -197,9 +248,13 @@ def build(request: BuildRequest, progress: Callable[[str], None] | None = None) 
     epoch = request.epoch
     if epoch is None:
         epoch = source_epoch([Path(request.content), request.templates, PROJECT / "generator"])
+    per_note = {}
+    if request.epoch is None and OutputKind.ANKI in request.outputs:
+        per_note = note_epochs(checked.bank, [request.templates, PROJECT / "generator"], epoch)
     options = RenderOptions(
         templates=request.templates,
         epoch=epoch,
+        note_epochs=per_note,
         paper=request.paper,
         card_size=request.card_size,
         duplex=request.duplex,

@@ -7,7 +7,8 @@ templates but never writes to disk or reads the clock: every date comes from
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from generator.errors import Problem
@@ -24,6 +25,11 @@ class RenderOptions:
     card_size: str = "95x65"  # a flashcard preset name
     duplex: str = "long"  # "long" | "short" | "none"
     back_offset: tuple[float, float] = (0.0, 0.0)  # mm, applied to back pages
+    # When each question last changed (question id -> seconds), at most ``epoch``. A
+    # deck stamps a note with its question's time, so re-importing a release leaves
+    # the notes it did not change, and a learner's own edits to them, alone.
+    # Questions not listed use ``epoch``.
+    note_epochs: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

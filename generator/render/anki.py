@@ -33,7 +33,7 @@ import re
 import sqlite3
 import tempfile
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import Final
@@ -173,6 +173,7 @@ def render_deck(bank: Bank, stem: str, options: RenderOptions) -> Rendered:
     decks = [genanki.Deck(deck_id(bank), root_name, description=_html(markup.markdown(bank.description)))]
     width = max([4, *(len(str(q.number)) for q in bank.questions)])
     position = itertools.count(1)
+    note_times: dict[str, int] = {}  # GUID -> modification time, where not the epoch
     for category, questions in bank.by_category():
         deck = genanki.Deck(
             deck_id(bank, category),
@@ -186,13 +187,16 @@ def render_deck(bank: Bank, stem: str, options: RenderOptions) -> Rendered:
             colour=category.colour if _COLOUR.fullmatch(category.colour) else None,
         )
         for question in questions:
+            changed = min(options.note_epochs.get(question.id, options.epoch), options.epoch)
             for note in _notes(bank, question, category_html, width, models, fields_env, warnings):
                 note.due = next(position)  # new cards come in bank order
                 deck.add_note(note)
+                if changed != options.epoch:
+                    note_times[note.guid] = changed
         decks.append(deck)
     _check_unique_guids(decks)
 
-    database = _build_collection(decks, options.epoch)
+    database = _build_collection(decks, options.epoch, note_times)
     data = _zip([("collection.anki2", database), ("media", b"{}")], options.epoch)
     notes = sum(len(deck.notes) for deck in decks)
     cards = sum(len(note.cards) for deck in decks for note in deck.notes)
@@ -445,13 +449,14 @@ def _read(path: Path) -> str:
 # --- Packaging ------------------------------------------------------------------------------
 
 
-def _build_collection(decks: Sequence[genanki.Deck], epoch: int) -> bytes:
+def _build_collection(decks: Sequence[genanki.Deck], epoch: int, note_times: Mapping[str, int]) -> bytes:
     """Return the bytes of the package's SQLite collection, built in memory.
 
     genanki writes the notes, cards and note types; ids come from a counter
     that starts at the epoch in milliseconds (Anki reads a note id as its
     creation time), and every date genanki or its fixed collection row holds
-    is set to the epoch.
+    is set to the epoch, except the notes (and their cards) in ``note_times``,
+    which keep the time their question last changed.
     """
     ids = itertools.count(max(epoch, _ZIP_MIN_EPOCH) * 1000)
     conn = sqlite3.connect(":memory:")
@@ -459,6 +464,12 @@ def _build_collection(decks: Sequence[genanki.Deck], epoch: int) -> bytes:
         cursor = conn.cursor()
         genanki.Package(list(decks)).write_to_db(cursor, epoch, ids)
         _stamp(cursor, epoch)
+        rows = sorted(note_times.items())
+        cursor.executemany("UPDATE notes SET mod = ? WHERE guid = ?", [(t, g) for g, t in rows])
+        cursor.executemany(
+            "UPDATE cards SET mod = ? WHERE nid = (SELECT id FROM notes WHERE guid = ?)",
+            [(t, g) for g, t in rows],
+        )
         conn.commit()
         conn.execute("VACUUM")
         return _database_bytes(conn)
