@@ -13,7 +13,9 @@ hold, and this module guarantees all three:
 * the note types keep their ids and the names of their fields and card
   templates (the frozen constants below);
 * every date in the package is ``options.epoch``, which the build raises
-  whenever content or templates change. Anki's default import ("update notes:
+  whenever content or templates change, except that a note carries the time
+  its own question last changed (``options.note_epochs``), so a release
+  re-stamps only the notes it changed. Anki's default import ("update notes:
   if newer", "update note types: if newer") skips a note or note type whose
   modification time is not newer than the learner's copy.
 
