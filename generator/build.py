@@ -240,8 +240,16 @@ class BuildReport:
     seconds: float
 
 
-def build(request: BuildRequest, progress: Callable[[str], None] | None = None) -> BuildReport:
-    """Build every requested output, or raise GeneratorError and leave ``out`` as it was."""
+def build(
+    request: BuildRequest,
+    progress: Callable[[str], None] | None = None,
+    on_commit: Callable[[], None] | None = None,
+) -> BuildReport:
+    """Build every requested output, or raise GeneratorError and leave ``out`` as it was.
+
+    ``on_commit`` is called when every output is rendered and staged, just before
+    they replace the old ones (see ``write_artifacts``).
+    """
     started = time.perf_counter()
     checked = check(request.content, strict=request.strict)
     targets = plan_targets(checked.bank, request.selection, request.subset, request.name)
@@ -274,7 +282,7 @@ def build(request: BuildRequest, progress: Callable[[str], None] | None = None) 
             problems = Problems()
             problems.items.extend(warnings)
             problems.raise_if_errors(strict=True)
-        files = write_artifacts(Path(request.out), artifacts)
+        files = write_artifacts(Path(request.out), artifacts, on_commit)
     return BuildReport(tuple(files), tuple(targets), tuple(warnings), epoch, time.perf_counter() - started)
 
 

@@ -53,6 +53,11 @@ def _count(number: int, noun: str, plural: str = "") -> str:
     return f"{number} {noun if number == 1 else plural or noun + 's'}"
 
 
+# Set once a build starts renaming its outputs into place (milliseconds before it
+# ends): a signal then lets it finish rather than report outputs as unchanged.
+_committing = threading.Event()
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM, raised where the program is so that cleanup runs as it does for Ctrl-C."""
 
@@ -74,6 +79,8 @@ def interrupts_raise(received: list[int]) -> Iterator[None]:
 
     def handler(signum: int, frame: object) -> None:
         received.append(signum)
+        if _committing.is_set():
+            return  # the outputs are being renamed into place; let that finish
         raise Terminated(signum) if signum == signal.SIGTERM else KeyboardInterrupt
 
     previous = {signum: signal.signal(signum, handler) for signum in (signal.SIGINT, signal.SIGTERM)}
@@ -93,6 +100,7 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         received: list[int] = []
+        _committing.clear()
         try:
             with interrupts_raise(received):
                 return command(*args, **kwargs)
@@ -386,7 +394,7 @@ def build_command(
         def progress(message: str) -> None:
             click.echo(f"\r\033[K{message}", err=True, nl=False)
 
-    report = build(request, progress=progress)
+    report = build(request, progress=progress, on_commit=_committing.set)
     if progress:
         click.echo("\r\033[K", err=True, nl=False)
     _report(report.warnings)

@@ -20,7 +20,7 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from generator.errors import GeneratorError
@@ -77,11 +77,15 @@ def remove_stale_staging(out: Path) -> None:
             stale.unlink(missing_ok=True)
 
 
-def write_artifacts(out: Path, artifacts: Sequence[Artifact]) -> list[Path]:
+def write_artifacts(
+    out: Path, artifacts: Sequence[Artifact], on_commit: Callable[[], None] | None = None
+) -> list[Path]:
     """Write every artifact under ``out`` atomically; return the paths written.
 
     The caller holds ``locked(out)``. Raises GeneratorError, with ``out`` unchanged,
-    when a file cannot be written.
+    when a file cannot be written. ``on_commit`` is called once every file is
+    staged, just before the renames: from then on the build finishes (it takes
+    milliseconds), so a caller that turns signals into exceptions holds them.
     """
     names = [artifact.name for artifact in artifacts]
     if len(set(names)) != len(names):
@@ -97,6 +101,8 @@ def write_artifacts(out: Path, artifacts: Sequence[Artifact]) -> list[Path]:
         new, old = staging / "new", staging / "old"
         for artifact in artifacts:
             _write_file(new / artifact.name, artifact.data)
+        if on_commit is not None:
+            on_commit()
         written = _replace_all(out, new, old, names)
     except OSError as exc:
         where = exc.filename or out
