@@ -245,7 +245,7 @@ def test_template_change_updates_note_type_in_place(collection, tmp_path):
     shutil.copytree(TEMPLATES, templates)
     css = templates / "anki" / "style.css"
     css.write_text(css.read_text(encoding="utf-8") + "\n.prepdeck { outline: 1px dashed red; }\n")
-    front = templates / "anki" / "cards" / "question-front.html"
+    front = templates / "anki" / "cards" / "_meta.html"  # the header every card template includes
     front.write_text(front.read_text(encoding="utf-8").replace('class="meta"', 'class="meta v2"'))
     import_package(collection, write_package(bank, tmp_path, LATER, templates, "v2"))
 

@@ -210,6 +210,7 @@ def _model(
     bank: Bank, kind: str, fields: Sequence[str], template: str, templates: Path, css: str
 ) -> genanki.Model:
     """Return the bank's question or cloze note type; card HTML comes from ``cards/<kind>-*.html``."""
+    cards = _cards_environment(templates)
     return genanki.Model(
         notetype_id(bank, kind),
         f"{bank.title} ({kind})",
@@ -217,8 +218,8 @@ def _model(
         templates=[
             {
                 "name": template,
-                "qfmt": _read(templates / "cards" / f"{kind}-front.html"),
-                "afmt": _read(templates / "cards" / f"{kind}-back.html"),
+                "qfmt": _card(cards, f"{kind}-front.html"),
+                "afmt": _card(cards, f"{kind}-back.html"),
             }
         ],
         css=css,
@@ -443,9 +444,27 @@ def _render(env: jinja2.Environment, name: str, **context: object) -> str:
     return env.get_template(name).render(**context).strip()
 
 
-def _read(path: Path) -> str:
-    """Return an Anki card template, which is Anki syntax and so never goes through Jinja."""
-    return path.read_text(encoding="utf-8").strip() + "\n"
+def _cards_environment(templates: Path) -> jinja2.Environment:
+    """Return the environment that assembles Anki card templates from ``cards/``.
+
+    Card templates are Anki syntax (``{{Field}}``, ``{{#Field}}``, ``{{cloze:…}}``);
+    Jinja only joins the shared parts (``{% include %}``), so its expression and
+    comment delimiters are set to strings Anki never uses, and Anki's pass through.
+    """
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates / "cards"),
+        autoescape=False,
+        undefined=jinja2.StrictUndefined,
+        variable_start_string="{=",
+        variable_end_string="=}",
+        comment_start_string="{=#",
+        comment_end_string="#=}",
+    )
+
+
+def _card(env: jinja2.Environment, name: str) -> str:
+    """Return one Anki card template, its shared parts included."""
+    return env.get_template(name).render().strip() + "\n"
 
 
 # --- Packaging ------------------------------------------------------------------------------
