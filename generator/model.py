@@ -90,6 +90,17 @@ class KeyPointGroup:
 
 
 @dataclass(frozen=True, slots=True)
+class FollowUp:
+    """A follow-up question an interviewer may ask next, with its short answer.
+
+    ``answer`` is empty when the bank gives the question alone; both are Markdown.
+    """
+
+    question: str
+    answer: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Example:
     """A named region of a companion code file, shown exactly as the tests ran it."""
 
@@ -116,7 +127,7 @@ class Question:
     rarity: Rarity
     difficulty: Difficulty
     tags: tuple[str, ...]
-    follow_ups: tuple[str, ...]
+    follow_ups: tuple[FollowUp, ...]
     pitfalls: tuple[str, ...]
     examples: tuple[Example, ...]
     location: Location

@@ -23,6 +23,7 @@ from generator.model import (
     Category,
     Difficulty,
     Example,
+    FollowUp,
     KeyPointGroup,
     Location,
     Question,
@@ -374,7 +375,7 @@ def _question(
         rarity=fields.choice("rarity", Rarity) or Rarity.COMMON,
         difficulty=fields.choice("difficulty", Difficulty) or Difficulty.MEDIUM,
         tags=tuple(dict.fromkeys(tags)),
-        follow_ups=tuple(fields.texts("follow_ups")),
+        follow_ups=_follow_ups(fields),
         pitfalls=tuple(fields.texts("pitfalls")),
         examples=tuple(e for e in examples if e is not None),
         location=raw.location,
@@ -382,6 +383,30 @@ def _question(
     if fields.ok and not question.examples:
         problems.warning(f"{what}: no code example; add one under 'examples'", raw.location)
     return question if fields.ok else None
+
+
+def _follow_ups(parent: Fields) -> tuple[FollowUp, ...]:
+    """Read 'follow_ups': each item is a question as text, or a mapping of 'question' and 'answer'."""
+    found: list[FollowUp] = []
+    for number, raw in enumerate(parent.items("follow_ups"), start=1):
+        if not isinstance(raw.value, dict):
+            text = parent.text_of(raw, "item in 'follow_ups'")
+            if text:
+                found.append(FollowUp(text))
+            continue
+        fields = Fields(
+            raw,
+            f"{parent.what}, follow-up {number}",
+            parent.problems,
+            allowed=["question", "answer"],
+            required=["question", "answer"],
+        )
+        follow_up = FollowUp(fields.text("question"), fields.text("answer"))
+        if fields.ok:
+            found.append(follow_up)
+        else:
+            parent.ok = False
+    return tuple(found)
 
 
 def _key_points(parent: Fields) -> tuple[KeyPointGroup, ...]:

@@ -159,7 +159,7 @@ def bare_genanki(bank, path: Path) -> None:
             markup.markdown(q.answer),
             points,
             code,
-            items(q.follow_ups),
+            items(f.question for f in q.follow_ups),
             items(q.pitfalls),
         ]
         deck.add_note(

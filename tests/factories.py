@@ -9,6 +9,7 @@ from generator.model import (
     Category,
     Difficulty,
     Example,
+    FollowUp,
     KeyPointGroup,
     Location,
     Question,
@@ -36,7 +37,7 @@ def make_question(number: int, **changes) -> Question:
         rarity=Rarity.COMMON,
         difficulty=Difficulty.MEDIUM,
         tags=("topic", "topic::sub"),
-        follow_ups=(f"Follow-up {number}?",),
+        follow_ups=(FollowUp(f"Follow-up {number}?", f"Answer to follow-up {number}."),),
         pitfalls=(f"Pitfall {number}.",),
         examples=(
             Example(

@@ -31,7 +31,7 @@ from anki_support import (
 from factories import TEMPLATES, make_bank, make_question
 
 from generator.errors import GeneratorError
-from generator.model import Category, Difficulty, KeyPointGroup, Rarity
+from generator.model import Category, Difficulty, FollowUp, KeyPointGroup, Rarity
 from generator.render import RenderOptions
 from generator.render import anki as anki_renderer
 from generator.render.anki import (
@@ -183,6 +183,8 @@ def test_cards_render_question_answer_and_code(collection, tmp_path):
     assert "Answer 1 with <code>code</code> and <strong>emphasis</strong>" in back
     assert '<span class="k">def</span>' in back and "examples/demo.py" in back and "Demo" in back
     assert "Follow-up 1?" in back and "Pitfall 1." in back and "Points" in back and "note 1" in back
+    # A follow-up's answer sits right below its question.
+    assert re.search(r"Follow-up 1\?</span>\s*<div class=\"follow-up-answer\">Answer to follow-up 1\.</div>", back)
 
     first, second = (collection.get_card(c) for c in collection.find_cards(CLOZE_NOTES))
     assert "What is question 1?" in first.question() and "Points" in first.question()
@@ -345,7 +347,7 @@ def test_hostile_text_is_escaped_and_cannot_make_clozes(collection, tmp_path):
                 "hostile", "{{c3::title}} ::", (HOSTILE, "{{c5::five}}", "x::hint", "y}}"), cloze=True
             ),
         ),
-        follow_ups=(HOSTILE,),
+        follow_ups=(FollowUp(HOSTILE, HOSTILE),),
         pitfalls=(HOSTILE,),
         tags=("has space", "ok::tag"),
     )

@@ -13,7 +13,7 @@ from malformed import BILLION_LAUGHS, CASES, EXAMPLE, Q1, Case, edit, question, 
 from generator.build import check
 from generator.cli import main
 from generator.errors import GeneratorError
-from generator.model import Difficulty, Location, Rarity
+from generator.model import Difficulty, FollowUp, Location, Rarity
 
 
 def run_check(*args: str):
@@ -99,8 +99,18 @@ kind: Deployment
 """
 
 
+FOLLOW_UPS = """\
+follow_ups:
+  - What does SyncBatchNorm change?
+  - question: Why not `eval()` mode?
+    answer: >-
+      Running statistics are stale
+      early in training.
+"""
+
+
 def test_valid_bank_becomes_the_values_its_files_give(tmp_path: Path):
-    content = write_bank(tmp_path, {"questions/q1.yaml": Q7, "examples/deploy.yaml": DEPLOY})
+    content = write_bank(tmp_path, {"questions/q1.yaml": Q7 + FOLLOW_UPS, "examples/deploy.yaml": DEPLOY})
 
     bank = check(content).bank
 
@@ -129,6 +139,10 @@ def test_valid_bank_becomes_the_values_its_files_give(tmp_path: Path):
         3,
         "yaml",
         "Deploy",
+    )
+    assert q7.follow_ups == (
+        FollowUp("What does SyncBatchNorm change?"),
+        FollowUp("Why not `eval()` mode?", "Running statistics are stale early in training."),
     )
     assert q7.location == Location(f"{content}/questions/q1.yaml", 1)
 

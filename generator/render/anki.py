@@ -258,7 +258,7 @@ def _notes(
         "Answer": _html(markup.markdown(question.answer)),
         "KeyPoints": _render(env, "key-points.html", groups=question.key_points),
         "Code": _render(env, "code.html", examples=question.examples),
-        "FollowUps": _render(env, "list.html", kind="follow-ups", items=question.follow_ups)
+        "FollowUps": _render(env, "follow-ups.html", follow_ups=question.follow_ups)
         if question.follow_ups
         else "",
         "Pitfalls": _render(env, "list.html", kind="pitfalls", items=question.pitfalls)

@@ -371,6 +371,32 @@ CASES = [
         (f"{Q1_PATH}:6: error: question 'q1': 'answer' must not be empty",),
     ),
     Case(
+        "follow-up-without-answer",
+        {"questions/q1.yaml": Q1 + "follow_ups:\n  - question: Why?\n"},
+        (f"{Q1_PATH}:17: error: question 'q1', follow-up 1: missing field 'answer'",),
+    ),
+    Case(
+        "follow-up-misspelled-field",
+        {
+            "questions/q1.yaml": Q1
+            + "follow_ups:\n  - Why?\n  - question: How?\n    answr: Thus.\n    answer: So.\n"
+        },
+        (
+            f"{Q1_PATH}:19: error: question 'q1', follow-up 2: unknown field 'answr'; "
+            "did you mean 'answer'?",
+        ),
+    ),
+    Case(
+        "follow-up-answer-as-list",
+        {"questions/q1.yaml": Q1 + "follow_ups:\n  - question: Why?\n    answer: [a, b]\n"},
+        (f"{Q1_PATH}:18: error: question 'q1', follow-up 1: 'answer' must be text, found sequence",),
+    ),
+    Case(
+        "follow-up-as-list",
+        {"questions/q1.yaml": Q1 + "follow_ups:\n  - [Why, Because]\n"},
+        (f"{Q1_PATH}:17: error: question 'q1': item in 'follow_ups' must be text, found sequence",),
+    ),
+    Case(
         "several-problems",
         {
             "bank.yaml": edit(BANK, "description: A bank", "descripton: A bank"),
