@@ -184,7 +184,8 @@ def test_cards_render_question_answer_and_code(collection, tmp_path):
     assert '<span class="k">def</span>' in back and "examples/demo.py" in back and "Demo" in back
     assert "Follow-up 1?" in back and "Pitfall 1." in back and "Points" in back and "note 1" in back
     # A follow-up's answer sits right below its question.
-    assert re.search(r"Follow-up 1\?</span>\s*<div class=\"follow-up-answer\">Answer to follow-up 1\.</div>", back)
+    answer_below = r'Follow-up 1\?</span>\s*<div class="follow-up-answer">Answer to follow-up 1\.</div>'
+    assert re.search(answer_below, back)
 
     first, second = (collection.get_card(c) for c in collection.find_cards(CLOZE_NOTES))
     assert "What is question 1?" in first.question() and "Points" in first.question()
