@@ -1,16 +1,26 @@
-"""Experiment tracking and a model registry on a local file store (the MLflow model, in ~100 lines)."""
+"""Experiment tracking and a model registry with MLflow, on a local SQLite store and no server.
+
+Each run records its parameters, metrics, code version, data hash and model; the
+registry gives every logged model a version, and an alias ("champion") names the
+one serving loads. Promotion and rollback move the alias; nothing is copied.
+"""
 
 from __future__ import annotations
 
 import hashlib
-import json
-import time
-import uuid
+import os
 from pathlib import Path
 
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # a local store makes no network calls
+
+import mlflow  # after the telemetry switch
 import torch
+from mlflow import MlflowClient
 from provenance import git_commit
 from torch import nn
+
+EXPERIMENT = "churn"
+TORCH = torch.__version__.split("+")[0]  # without the local "+cpu" label
 
 
 def data_hash(*tensors: torch.Tensor) -> str:
@@ -21,81 +31,55 @@ def data_hash(*tensors: torch.Tensor) -> str:
     return digest.hexdigest()
 
 
-def build_model(params: dict) -> nn.Module:
-    hidden = params["hidden"]
-    return nn.Sequential(nn.Linear(params["n_features"], hidden), nn.ReLU(), nn.Linear(hidden, 1))
-
-
-# region log-run
 def code_version(source: Path) -> str:
     """The git commit if there is one, else a content hash of the training code itself."""
     commit = git_commit(source.parent)
     return f"git:{commit}" if commit else "sha256:" + hashlib.sha256(source.read_bytes()).hexdigest()
 
 
-def log_run(store: Path, params: dict, metrics: dict, model: nn.Module, data: tuple) -> str:
-    """Record everything needed to audit and reproduce a training run; return its id."""
-    run_id = uuid.uuid4().hex
-    run_dir = store / "runs" / run_id
-    run_dir.mkdir(parents=True)
-    torch.save(model.state_dict(), run_dir / "model.pt")  # the artifact; architecture is in params
-    record = {
-        "run_id": run_id,
-        "logged_at": time.time(),
-        "params": params,
-        "metrics": metrics,
-        "code_version": code_version(Path(__file__)),  # which exact code
-        "data_sha256": data_hash(*data),  # which exact training data
-        "torch_version": torch.__version__,
-        "artifacts": {"model": "model.pt"},
-    }
-    (run_dir / "run.json").write_text(json.dumps(record, indent=2))
-    return run_id
+def use_local_store(root: Path) -> MlflowClient:
+    """Point MLflow at ``root``: runs and registry in SQLite, artifacts as files beside it."""
+    database = f"sqlite:///{root / 'mlflow.db'}"
+    mlflow.set_tracking_uri(database)
+    mlflow.set_registry_uri(database)
+    client = MlflowClient(database, database)
+    if client.get_experiment_by_name(EXPERIMENT) is None:
+        client.create_experiment(EXPERIMENT, artifact_location=(root / "artifacts").as_uri())
+    mlflow.set_experiment(EXPERIMENT)
+    return client
+
+
+# region log-run
+def log_run(name: str, params: dict, metrics: dict, model, data) -> int:
+    """Log a run with its lineage, register its model: the version."""
+    with mlflow.start_run():
+        mlflow.log_params(params)
+        mlflow.log_metrics(metrics)
+        mlflow.set_tag("code_version", code_version(Path(__file__)))
+        mlflow.set_tag("data_sha256", data_hash(*data))  # exact data
+        logged = mlflow.pytorch.log_model(
+            model,
+            name="model",
+            registered_model_name=name,  # a new version of `name`
+            serialization_format="pickle",  # a trusted store
+            pip_requirements=[f"torch=={TORCH}"],  # no env scan
+        )
+    return int(logged.registered_model_version)
+
+
+def promote(client: MlflowClient, name: str, version: int) -> None:
+    """Move the alias serving loads; rolling back is moving it back."""
+    client.set_registered_model_alias(name, "champion", version)
+
+
+def load_champion(name: str) -> nn.Module:
+    return mlflow.pytorch.load_model(f"models:/{name}@champion")
     # endregion
 
 
-class ModelRegistry:
-    """Named models with incrementing versions, each pointing at a run; aliases like "production" move."""
-
-    def __init__(self, store: Path):
-        self.store = store
-        (store / "registry").mkdir(parents=True, exist_ok=True)
-
-    def _path(self, name: str) -> Path:
-        return self.store / "registry" / f"{name}.json"
-
-    def _read(self, name: str) -> dict:
-        path = self._path(name)
-        return json.loads(path.read_text()) if path.exists() else {"versions": [], "aliases": {}}
-
-    def register(self, name: str, run_id: str) -> int:
-        entry = self._read(name)
-        version = len(entry["versions"]) + 1
-        entry["versions"].append({"version": version, "run_id": run_id, "registered_at": time.time()})
-        self._path(name).write_text(json.dumps(entry, indent=2))
-        return version
-
-    def set_alias(self, name: str, alias: str, version: int) -> None:
-        """Promote (or roll back) by moving an alias; the previous holder keeps its version number."""
-        entry = self._read(name)
-        if not any(v["version"] == version for v in entry["versions"]):
-            raise KeyError(f"{name} has no version {version}")
-        entry["aliases"][alias] = version
-        self._path(name).write_text(json.dumps(entry, indent=2))
-
-    def resolve(self, name: str, version: int | None = None, alias: str | None = None) -> dict:
-        """The run record behind a version or an alias."""
-        entry = self._read(name)
-        version = entry["aliases"][alias] if alias else version
-        run_id = next(v["run_id"] for v in entry["versions"] if v["version"] == version)
-        return {"version": version, **json.loads((self.store / "runs" / run_id / "run.json").read_text())}
-
-    def load_model(self, name: str, version: int | None = None, alias: str | None = None) -> nn.Module:
-        run = self.resolve(name, version, alias)
-        model = build_model(run["params"])
-        weights = self.store / "runs" / run["run_id"] / run["artifacts"]["model"]
-        model.load_state_dict(torch.load(weights, weights_only=True))
-        return model.eval()
+def build_model(params: dict) -> nn.Module:
+    hidden = params["hidden"]
+    return nn.Sequential(nn.Linear(params["n_features"], hidden), nn.ReLU(), nn.Linear(hidden, 1))
 
 
 def train(params: dict, x: torch.Tensor, y: torch.Tensor) -> tuple[nn.Module, dict]:
@@ -114,3 +98,16 @@ def make_data(n: int = 256, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     generator = torch.Generator().manual_seed(seed)
     x = torch.randn(n, 5, generator=generator)
     return x, (x[:, :1] * 2 - x[:, 1:2]).tanh()
+
+
+if __name__ == "__main__":
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        client = use_local_store(Path(tmp))
+        x, y = make_data()
+        params = {"n_features": 5, "hidden": 16, "lr": 0.01, "epochs": 50, "seed": 0}
+        model, metrics = train(params, x, y)
+        version = log_run("churn", params, metrics, model, (x, y))
+        promote(client, "churn", version)
+        print("champion is version", version, metrics)

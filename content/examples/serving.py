@@ -1,4 +1,5 @@
-"""An async model server: micro-batching, a latency budget with a fallback, and an LRU cache."""
+"""An async model server: micro-batching, a bounded queue that sheds load, a latency budget with a
+fallback, and an LRU cache."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ BatchModel = Callable[[Sequence[Hashable]], Awaitable[Sequence[float]]]
 @dataclass(frozen=True)
 class Prediction:
     value: float
-    source: str  # "model", "cache" or "fallback"
+    source: str  # "model", "cache", "fallback" (late or failed) or "shed" (overload)
 
 
 class LRUCache(OrderedDict):
@@ -41,45 +42,72 @@ class ServerConfig:
     max_batch_size: int = 32
     max_wait_s: float = 0.005  # batching window: latency traded for throughput
     timeout_s: float = 0.1  # latency budget per request, including queueing
+    max_queue: int = 64  # about what the model serves within one timeout
     cache_size: int = 10_000
 
 
 # region batching-server
 class BatchingServer:
-    """Groups concurrent requests into one model call; answers within ``timeout_s`` or falls back."""
+    """Batches concurrent requests; sheds load rather than queue it."""
 
-    def __init__(self, model: BatchModel, fallback: Callable[[Hashable], float], config: ServerConfig):
+    def __init__(self, model: BatchModel, fallback, config):
         self.model, self.fallback, self.config = model, fallback, config
-        self.cache, self.queue = LRUCache(config.cache_size), asyncio.Queue()
-
-    async def serve_batches(self) -> None:  # one batch in flight: the accelerator is the bottleneck
-        while True:
-            batch = [await self.queue.get()]
-            await asyncio.sleep(self.config.max_wait_s)  # let concurrent requests join the batch
-            while len(batch) < self.config.max_batch_size and not self.queue.empty():
-                batch.append(self.queue.get_nowait())
-            inputs, futures = zip(*batch, strict=True)
-            try:
-                for future, value in zip(futures, await self.model(inputs), strict=True):
-                    if not future.done():  # its caller may have timed out already
-                        future.set_result(value)
-            except Exception as error:
-                for future in futures:
-                    if not future.done():
-                        future.set_exception(error)
+        self.cache = LRUCache(config.cache_size)
+        self.queue = asyncio.Queue(maxsize=config.max_queue)  # bounded
 
     async def predict(self, features: Hashable) -> Prediction:
-        if (cached := self.cache.get(features)) is not None:
-            return Prediction(cached, "cache")  # no model call at all
+        if (hit := self.cache.get(features)) is not None:
+            return Prediction(hit, "cache")  # no model call at all
         future = asyncio.get_running_loop().create_future()
-        self.queue.put_nowait((features, future))
         try:
-            value = await asyncio.wait_for(future, self.config.timeout_s)
-        except Exception:  # model error or latency budget exceeded: degrade, don't fail
+            self.queue.put_nowait((features, future))
+        except asyncio.QueueFull:  # saturated: answer now, cheaply
+            return Prediction(self.fallback(features), "shed")
+        try:
+            budget = self.config.timeout_s
+            value = await asyncio.wait_for(future, budget)
+        except Exception:  # model error or budget spent: degrade
             return Prediction(self.fallback(features), "fallback")
-        self.cache.put(features, value)  # only real model answers are cached
+        self.cache.put(features, value)  # only model answers are cached
         return Prediction(value, "model")
+
+    async def serve_batches(self) -> None:  # one batch in flight
+        while True:
+            batch = await self.next_batch()
+            live = [(x, f) for x, f in batch if not f.done()]
+            if live:  # a timed-out caller's future is cancelled
+                await self.run(live)
         # endregion
+
+    async def next_batch(self) -> list[tuple[Hashable, asyncio.Future]]:
+        """Wait for one request, then up to ``max_wait_s`` for a full batch, never longer."""
+        loop, config = asyncio.get_running_loop(), self.config
+        batch = [await self.queue.get()]
+        window_closes = loop.time() + config.max_wait_s
+        while len(batch) < config.max_batch_size:
+            if not self.queue.empty():
+                batch.append(self.queue.get_nowait())
+                continue
+            left = window_closes - loop.time()
+            if left <= 0:
+                break
+            try:
+                batch.append(await asyncio.wait_for(self.queue.get(), left))
+            except TimeoutError:
+                break
+        return batch
+
+    async def run(self, batch: list[tuple[Hashable, asyncio.Future]]) -> None:
+        """Call the model once for the batch and hand each caller its answer."""
+        inputs, futures = zip(*batch, strict=True)
+        try:
+            for future, value in zip(futures, await self.model(inputs), strict=True):
+                if not future.done():  # its caller may have timed out meanwhile
+                    future.set_result(value)
+        except Exception as error:
+            for future in futures:
+                if not future.done():
+                    future.set_exception(error)
 
     async def __aenter__(self) -> BatchingServer:
         self._worker = asyncio.create_task(self.serve_batches())

@@ -1,5 +1,5 @@
 import hashlib
-import json
+import socket
 import subprocess
 from pathlib import Path
 
@@ -19,29 +19,71 @@ def no_real_git(monkeypatch):
     monkeypatch.setattr(et, "git_commit", lambda repo_dir: FAKE_COMMIT)
 
 
-def train_and_log(store, seed=0, data_seed=0):
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    """One local MLflow store for the module (creating its SQLite schema takes seconds)."""
+    return et.use_local_store(tmp_path_factory.mktemp("mlflow"))
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    """Fail any attempt to open a network connection."""
+
+    def refuse(self, address):
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            raise AssertionError(f"network connection attempted: {address}")
+        return original(self, address)
+
+    original = socket.socket.connect
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+
+
+def train_and_log(name, seed=0, data_seed=0):
     x, y = et.make_data(seed=data_seed)
     params = {**PARAMS, "seed": seed}
     model, metrics = et.train(params, x, y)
-    return et.log_run(store, params, metrics, model, (x, y)), model, x
+    return et.log_run(name, params, metrics, model, (x, y)), model, x
 
 
 def test_region_fits_on_a_card():
     assert_fits_on_card("experiment_tracking.py", "log-run")
 
 
-def test_run_records_params_metrics_artifact_code_and_data(tmp_path):
-    run_id, _, _ = train_and_log(tmp_path)
-    run_dir = tmp_path / "runs" / run_id
-    record = json.loads((run_dir / "run.json").read_text())
+def test_run_records_params_metrics_model_code_and_data(store, offline):
+    version, _, _ = train_and_log("lineage")
+    registered = store.get_model_version("lineage", str(version))
+    run = store.get_run(registered.run_id)
 
-    assert record["params"] == PARAMS
-    assert record["metrics"]["train_mse"] > 0
-    assert (run_dir / record["artifacts"]["model"]).is_file()
-    assert record["code_version"] == f"git:{FAKE_COMMIT}"
-    assert record["data_sha256"] == et.data_hash(*et.make_data(seed=0))  # same data, same hash
-    assert record["data_sha256"] != et.data_hash(*et.make_data(seed=1))
-    assert record["torch_version"] == torch.__version__
+    assert run.data.params == {k: str(v) for k, v in PARAMS.items()}
+    assert run.data.metrics["train_mse"] > 0
+    assert run.data.tags["code_version"] == f"git:{FAKE_COMMIT}"
+    assert run.data.tags["data_sha256"] == et.data_hash(*et.make_data(seed=0))  # same data, same hash
+    assert run.data.tags["data_sha256"] != et.data_hash(*et.make_data(seed=1))
+    assert registered.status == "READY" and version == 1
+
+
+def test_registry_versions_alias_moves_and_reload_is_bit_identical(store, offline):
+    runs = [train_and_log("churn", seed=s) for s in range(3)]
+    assert [version for version, _, _ in runs] == [1, 2, 3]
+
+    et.promote(store, "churn", 1)
+    et.promote(store, "churn", 2)  # promote v2; v1 stays loadable by number
+    assert int(store.get_model_version_by_alias("churn", "champion").version) == 2
+
+    _, model_v2, x = runs[1]
+    champion = et.load_champion("churn")
+    assert champion.state_dict().keys() == model_v2.state_dict().keys()
+    for name, tensor in model_v2.state_dict().items():
+        assert torch.equal(champion.state_dict()[name], tensor), name
+    with torch.no_grad():
+        assert torch.equal(champion(x), model_v2(x))  # bit-identical predictions
+        version_1 = et.mlflow.pytorch.load_model("models:/churn/1")
+        assert not torch.equal(version_1(x), champion(x))
+
+    et.promote(store, "churn", 1)  # roll back: move the alias back
+    assert int(store.get_model_version_by_alias("churn", "champion").version) == 1
+    with torch.no_grad():
+        assert torch.equal(et.load_champion("churn")(x), runs[0][1](x))
 
 
 def test_code_version_falls_back_to_a_content_hash_without_git(monkeypatch):
@@ -57,24 +99,3 @@ def test_git_commit_is_none_when_git_is_unavailable(monkeypatch, tmp_path):
     monkeypatch.undo()  # the real git_commit, but no git executable
     monkeypatch.setattr(subprocess, "run", no_git)
     assert et.git_commit(tmp_path) is None
-
-
-def test_registry_versions_aliases_and_exact_reload(tmp_path):
-    registry = et.ModelRegistry(tmp_path)
-    runs = [train_and_log(tmp_path, seed=s) for s in range(3)]
-    versions = [registry.register("churn", run_id) for run_id, _, _ in runs]
-    assert versions == [1, 2, 3]
-
-    registry.set_alias("churn", "production", 1)
-    registry.set_alias("churn", "production", 2)  # promote v2; v1 stays loadable by number
-    assert registry.resolve("churn", alias="production")["version"] == 2
-
-    _, model_v2, x = runs[1]
-    with torch.no_grad():
-        reloaded = registry.load_model("churn", alias="production")(x)
-        assert torch.equal(reloaded, model_v2(x))  # bit-identical predictions
-        assert not torch.equal(registry.load_model("churn", version=1)(x), reloaded)
-    assert registry.resolve("churn", version=2)["data_sha256"] == et.data_hash(*et.make_data(seed=0))
-
-    with pytest.raises(KeyError):
-        registry.set_alias("churn", "production", 4)

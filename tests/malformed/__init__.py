@@ -381,10 +381,7 @@ CASES = [
             "questions/q1.yaml": Q1
             + "follow_ups:\n  - Why?\n  - question: How?\n    answr: Thus.\n    answer: So.\n"
         },
-        (
-            f"{Q1_PATH}:19: error: question 'q1', follow-up 2: unknown field 'answr'; "
-            "did you mean 'answer'?",
-        ),
+        (f"{Q1_PATH}:19: error: question 'q1', follow-up 2: unknown field 'answr'; did you mean 'answer'?",),
     ),
     Case(
         "follow-up-answer-as-list",
