@@ -80,13 +80,16 @@ class KeyPointGroup:
     ``key`` is the group's stable identity (Anki cloze GUIDs derive from it);
     it defaults to the slug of the title, so set it explicitly before renaming
     a group whose cloze cards learners already review. ``cloze`` says whether
-    the group becomes a cloze note with one card per item.
+    the group becomes a cloze note with one card per item. ``item_keys`` holds
+    each item's optional explicit key ("" for none; empty when no item has one):
+    a cloze item keeps its cloze number across edits by its key, else by its text.
     """
 
     key: str
     title: str
     items: tuple[str, ...]
     cloze: bool
+    item_keys: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

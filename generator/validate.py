@@ -429,7 +429,7 @@ def _key_points(parent: Fields) -> tuple[KeyPointGroup, ...]:
             pattern=SLUG,
             expected="a slug (lowercase letters, digits, hyphens)",
         )
-        items = fields.texts("items")
+        items, item_keys = _items(fields)
         if "items" in fields.values and not items and fields.ok:
             fields.fail(f"key point group '{title}' has no items", fields.values["items"].location)
         if any(group.key == key for group in groups):
@@ -438,8 +438,38 @@ def _key_points(parent: Fields) -> tuple[KeyPointGroup, ...]:
         if not fields.ok:
             parent.ok = False
             continue
-        groups.append(KeyPointGroup(key=key, title=title, items=tuple(items), cloze=cloze))
+        keys = tuple(item_keys) if any(item_keys) else ()
+        groups.append(KeyPointGroup(key=key, title=title, items=tuple(items), cloze=cloze, item_keys=keys))
     return tuple(groups)
+
+
+def _items(fields: Fields) -> tuple[list[str], list[str]]:
+    """Return a group's item texts and keys; an item is text, or a mapping of ``text`` and ``key``.
+
+    A key names a cloze item for good: it keeps its cloze number (and learners'
+    review history) through any rewording, and a key the group never used
+    marks a new item.
+    """
+    texts: list[str] = []
+    keys: list[str] = []
+    for raw in fields.items("items"):
+        if not isinstance(raw.value, dict):
+            value = fields.text_of(raw, "item in 'items'")
+            if value:
+                texts.append(value)
+                keys.append("")
+            continue
+        item = Fields(raw, fields.what, fields.problems, allowed=["text", "key"], required=["text", "key"])
+        text = item.text("text")
+        key = item.text("key", pattern=SLUG, expected="a slug (lowercase letters, digits, hyphens)")
+        if key and key in keys:
+            item.fail(f"two items have the key '{key}'", raw.location)
+        if not item.ok:
+            fields.ok = False
+            continue
+        texts.append(text)
+        keys.append(key)
+    return texts, keys
 
 
 def _example(raw: Raw, parent: Fields, regions: _RegionReader) -> Example | None:
