@@ -22,6 +22,7 @@ from pathlib import Path
 
 from generator.errors import GeneratorError, Problem, Problems
 from generator.load import load_content
+from generator.lock import Lock, read_lock
 from generator.model import Artifact, Bank, OutputKind, Selection
 from generator.render import Rendered, RenderOptions
 from generator.select import describe, select_questions
@@ -102,14 +103,15 @@ def plan_targets(bank: Bank, selection: Selection, subset: str | None, name: str
     return [Target(f"{bank.slug}-{label}", chosen)]
 
 
-def source_epoch(paths: Sequence[Path]) -> int:
+def source_epoch(paths: Sequence[Path], fallback: int | None = None) -> int:
     """Return the time every build output records, in seconds since 1970.
 
     Anki updates a note on re-import only when the package's modification
     time is newer than its own, so this must grow whenever the content or the
     templates change, yet stay fixed for unchanged input so builds are
     reproducible: ``SOURCE_DATE_EPOCH`` when set; else the last commit time of
-    ``paths`` when git tracks them with no uncommitted change; else now.
+    ``paths`` when git tracks them with no uncommitted change; else ``fallback``,
+    or now.
     """
     env = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
     if env:
@@ -127,63 +129,30 @@ def source_epoch(paths: Sequence[Path]) -> int:
                 return int(stamp.strip())
     except OSError:
         pass
-    return int(time.time())
-
-
-def note_epochs(bank: Bank, shared: Sequence[Path], epoch: int) -> dict[str, int]:
-    """Return when each question last changed, for the deck's note modification times.
-
-    A question's time is the latest commit to its file, its example files, or any
-    of ``shared`` (the bank file, templates and renderers, which shape every
-    note); a file with uncommitted changes counts as changed at ``epoch``. A
-    release then re-stamps only the notes it changed, so Anki leaves the others,
-    and a learner's own edits to them, alone. Empty (every note at ``epoch``)
-    with ``SOURCE_DATE_EPOCH`` set or outside a git checkout.
-    """
-    if os.environ.get("SOURCE_DATE_EPOCH", "").strip():
-        return {}
-    root = Path(bank.root).resolve()
-    try:
-        top = _git(["rev-parse", "--show-toplevel"], str(root))
-        if not top:
-            return {}
-        top_dir = Path(top.strip())
-        scope = [str(p.resolve()) for p in (root, *shared) if p.exists()]
-        log_lines = _git(
-            ["log", "--format=%x01%ct", "--name-only", "--no-renames", "--", *scope], str(top_dir)
-        )
-        status = _git(["status", "--porcelain", "--no-renames", "--", *scope], str(top_dir))
-    except OSError:
-        return {}
-    if log_lines is None or status is None:
-        return {}
-    changed: dict[Path, int] = {}
-    current = epoch
-    for line in log_lines.splitlines():
-        if line.startswith("\x01"):
-            current = int(line[1:])
-        elif line:
-            changed.setdefault(top_dir / line, current)  # the log runs newest first
-    for line in status.splitlines():
-        changed[top_dir / line[3:].strip('"')] = epoch
-
-    def latest(path: Path) -> int:
-        return max(
-            (t for p, t in changed.items() if p == path or path in p.parents),
-            default=epoch,
-        )
-
-    common = max(latest(Path(p)) for p in [str(root / "bank.yaml"), *scope[1:]])
-    times = {}
-    for question in bank.questions:
-        files = [Path(question.location.path).resolve()] + [root / e.file for e in question.examples]
-        times[question.id] = max(common, *(changed.get(f, epoch) for f in files))
-    return times
+    return int(time.time()) if fallback is None else fallback
 
 
 def _git(args: list[str], cwd: str | None) -> str | None:
     result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=30)
     return result.stdout if result.returncode == 0 else None
+
+
+def build_epochs(request: BuildRequest, lock: Lock | None) -> tuple[int, int]:
+    """Return the build's epoch and the time of notes that differ from the lock.
+
+    Both are ``request.epoch`` when given, else ``source_epoch`` of the bank's
+    own directory. Where that falls back to now (no git, a dirty checkout, a
+    bank outside any repository), the outputs' dates are the last release's
+    time instead, so two builds of a released bank are byte-identical
+    anywhere; only a note that differs from the lock is dated now.
+    """
+    if request.epoch is not None:
+        return request.epoch, request.epoch
+    found = source_epoch([Path(request.content).resolve()], fallback=-1)
+    if found != -1:
+        return found, found
+    now = int(time.time())
+    return (lock.released if lock is not None and not lock.is_empty else now), now
 
 
 Renderer = Callable[[Bank, str, RenderOptions], Rendered]
@@ -225,7 +194,7 @@ class BuildRequest:
     back_offset: tuple[float, float] = (0.0, 0.0)
     strict: bool = False
     templates: Path = DEFAULT_TEMPLATES
-    epoch: int | None = None  # None: see source_epoch()
+    epoch: int | None = None  # None: see build_epochs()
     jobs: int | None = None  # parallel renders; None: one per core
 
 
@@ -253,16 +222,14 @@ def build(
     started = time.perf_counter()
     checked = check(request.content, strict=request.strict)
     targets = plan_targets(checked.bank, request.selection, request.subset, request.name)
-    epoch = request.epoch
-    if epoch is None:
-        epoch = source_epoch([Path(request.content), request.templates, PROJECT / "generator"])
-    per_note = {}
-    if request.epoch is None and OutputKind.ANKI in request.outputs:
-        per_note = note_epochs(checked.bank, [request.templates, PROJECT / "generator"], epoch)
+    released = read_lock(request.content, checked.bank.id)
+    epoch, changed_epoch = build_epochs(request, released)
     options = RenderOptions(
         templates=request.templates,
         epoch=epoch,
-        note_epochs=per_note,
+        lock=released,
+        changed_epoch=changed_epoch,
+        bank_ids=frozenset(q.id for q in checked.bank.questions),
         paper=request.paper,
         card_size=request.card_size,
         duplex=request.duplex,

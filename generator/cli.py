@@ -406,3 +406,41 @@ def build_command(
         f"wrote {_count(len(report.files), 'file')} ({_human_size(total)}) in {report.seconds:.1f} s "
         f"[questions per deck: {counts}]"
     )
+
+
+@main.command("release")
+@content_option
+@click.option("--dry-run", is_flag=True, help="Print what the release would record; write nothing.")
+@click.option(
+    "--check",
+    "check_only",
+    is_flag=True,
+    help="Exit 1 when the lock is out of date (for CI before tagging); write nothing.",
+)
+@handle_errors
+def release_command(content: Path, dry_run: bool, check_only: bool) -> None:
+    """Record a release: what changed since the last one, in prepdeck.lock and CHANGELOG.md.
+
+    Compares what a build publishes to Anki with the lock beside bank.yaml and
+    lists added, changed (with the fields) and retired notes and note-type
+    changes; then, under the version in bank.yaml, rewrites the lock and adds
+    a section to CHANGELOG.md. Refuses a change to the note types' field or
+    template names, which would make Anki import a copy and skip every
+    learner's notes.
+
+    \b
+    Examples:
+      prepdeck release --dry-run
+      prepdeck release
+      prepdeck release --check --content content
+    """
+    from generator.release import Mode, release
+
+    if dry_run and check_only:
+        raise click.UsageError("--dry-run and --check do not combine")
+    mode = Mode.CHECK if check_only else Mode.DRY_RUN if dry_run else Mode.WRITE
+    report = release(content, mode)
+    for line in report.lines:
+        click.echo(printable(line))
+    if mode is Mode.CHECK and not report.current:
+        sys.exit(1)

@@ -7,11 +7,11 @@ templates but never writes to disk or reads the clock: every date comes from
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from generator.errors import Problem
+from generator.lock import Lock
 from generator.model import Artifact
 
 
@@ -25,11 +25,17 @@ class RenderOptions:
     card_size: str = "95x65"  # a flashcard preset name
     duplex: str = "long"  # "long" | "short" | "none"
     back_offset: tuple[float, float] = (0.0, 0.0)  # mm, applied to back pages
-    # When each question last changed (question id -> seconds), at most ``epoch``. A
-    # deck stamps a note with its question's time, so re-importing a release leaves
-    # the notes it did not change, and a learner's own edits to them, alone.
-    # Questions not listed use ``epoch``.
-    note_epochs: Mapping[str, int] = field(default_factory=dict)
+    # What the last release published (prepdeck.lock). A note or note type whose content
+    # matches it keeps its locked time, so re-importing a release leaves the notes it did
+    # not change, and a learner's own edits to them, alone; cloze items keep their
+    # locked numbers; locked notes of questions no longer in ``bank_ids`` become
+    # tombstones. None: every note is dated ``epoch`` and numbered by position.
+    lock: Lock | None = None
+    # The time of a note that differs from the lock (always later than every locked
+    # time); None: ``epoch``.
+    changed_epoch: int | None = None
+    # Every question id of the whole bank: a deck of all of them carries the tombstones.
+    bank_ids: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

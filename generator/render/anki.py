@@ -12,12 +12,18 @@ hold, and this module guarantees all three:
   never on text, so an edited question updates its note in place;
 * the note types keep their ids and the names of their fields and card
   templates (the frozen constants below);
-* every date in the package is ``options.epoch``, which the build raises
-  whenever content or templates change, except that a note carries the time
-  its own question last changed (``options.note_epochs``), so a release
-  re-stamps only the notes it changed. Anki's default import ("update notes:
-  if newer", "update note types: if newer") skips a note or note type whose
-  modification time is not newer than the learner's copy.
+* a note or note type whose content matches the lock (``options.lock``, what
+  the last release published) keeps the locked time; one that differs gets
+  ``options.changed_epoch``, later than every locked time; so a release
+  re-stamps only what it changed. Anki's default import ("update notes: if
+  newer", "update note types: if newer") skips a note or note type whose
+  modification time is not newer than the learner's copy. Every other date
+  in the package is ``options.epoch``.
+
+Cloze items keep the cloze number the lock gives them (``lock.cloze_numbers``),
+and a locked note whose question left the bank is shipped as a tombstone: the
+same GUID, tagged ``prepdeck::retired``, with no cards, so a learner who has it
+sees it retired and a new learner gets no card for it.
 
 Deck placement follows deck *names*: Anki's importer (2.1.50+) matches decks by
 name and ignores the ids in the package, and it never moves existing cards. The
@@ -36,6 +42,8 @@ import sqlite3
 import tempfile
 import zipfile
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from dataclasses import replace as dataclass_replace
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import Final
@@ -44,8 +52,10 @@ import genanki
 import jinja2
 from markupsafe import Markup, escape
 
+from generator import lock as locking
 from generator.errors import GeneratorError, Problem, Severity
-from generator.model import Artifact, Bank, Category, Question
+from generator.lock import ItemRecord, Lock, NoteRecord, NoteTypeRecord
+from generator.model import Artifact, Bank, Category, KeyPointGroup, Question
 from generator.render import Rendered, RenderOptions, markup
 
 log = logging.getLogger(__name__)
@@ -106,6 +116,8 @@ CLOZE_ROLE_PREFIX: Final = "cloze:"
 
 QUESTION_TAG: Final = "card::question"
 CLOZE_TAG: Final = "card::cloze"
+#: The tag of a tombstone: the note of a question that left the bank.
+RETIRED_TAG: Final = "prepdeck::retired"
 
 #: genanki's recommended range for hard-coded model and deck ids.
 _ID_LOW, _ID_HIGH = 1 << 30, 1 << 31
@@ -155,11 +167,40 @@ def cloze_role(group_key: str) -> str:
     return f"{CLOZE_ROLE_PREFIX}{group_key}"
 
 
+@dataclass(slots=True)
+class DeckPlan:
+    """Everything a package holds before it is packed, and what it publishes, as a lock."""
+
+    decks: list[genanki.Deck]
+    note_times: dict[str, int]  # GUID -> modification time
+    notetype_times: dict[int, int]  # note-type id -> modification time
+    tombstones: frozenset[str]  # GUIDs of notes shipped without cards
+    published: Lock
+    warnings: list[Problem] = field(default_factory=list)
+
+
 def render_deck(bank: Bank, stem: str, options: RenderOptions) -> Rendered:
     """Render the bank as ``<stem>.apkg``: one subdeck per category, question and cloze notes.
 
     Reads the templates in ``options.templates / "anki"``; writes nothing and reads no
     clock. Raises GeneratorError when two notes would share a GUID.
+    """
+    plan = plan_deck(bank, options)
+    database = _build_collection(plan, options.epoch)
+    data = _zip([("collection.anki2", database), ("media", b"{}")], options.epoch)
+    notes = sum(len(deck.notes) for deck in plan.decks)
+    cards = sum(
+        len(note.cards) for deck in plan.decks for note in deck.notes if note.guid not in plan.tombstones
+    )
+    log.debug("%s.apkg: %d decks, %d notes, %d cards", stem, len(plan.decks), notes, cards)
+    return Rendered((Artifact(f"{stem}.apkg", data),), tuple(plan.warnings))
+
+
+def plan_deck(bank: Bank, options: RenderOptions) -> DeckPlan:
+    """Return the bank's decks and notes, each note's time, and the lock they would publish.
+
+    Pure, like every renderer: the lock comes in ``options``; ``prepdeck release``
+    writes what this returns as ``published``.
     """
     templates = options.templates / "anki"
     fields_env = _fields_environment(templates)
@@ -170,12 +211,20 @@ def render_deck(bank: Bank, stem: str, options: RenderOptions) -> Rendered:
         ),
         CLOZE_NOTETYPE: _model(bank, CLOZE_NOTETYPE, CLOZE_FIELDS, CLOZE_TEMPLATE, templates, css),
     }
+    lock = options.lock
+    changed = options.epoch if options.changed_epoch is None else options.changed_epoch
+    if lock is not None and not lock.is_empty:
+        changed = max(changed, lock.latest() + 1)
     warnings: list[Problem] = []
+    notetypes = {
+        kind: _notetype_record(kind, model, lock, changed, warnings) for kind, model in models.items()
+    }
     root_name = _deck_name_part(bank.title, warnings)
     decks = [genanki.Deck(deck_id(bank), root_name, description=_html(markup.markdown(bank.description)))]
     width = max([4, *(len(str(q.number)) for q in bank.questions)])
     position = itertools.count(1)
-    note_times: dict[str, int] = {}  # GUID -> modification time, where not the epoch
+    records: dict[str, NoteRecord] = {}
+    items: dict[tuple[str, str], tuple[ItemRecord, ...]] = {}
     for category, questions in bank.by_category():
         deck = genanki.Deck(
             deck_id(bank, category),
@@ -189,21 +238,136 @@ def render_deck(bank: Bank, stem: str, options: RenderOptions) -> Rendered:
             colour=category.colour if _COLOUR.fullmatch(category.colour) else None,
         )
         for question in questions:
-            changed = min(options.note_epochs.get(question.id, options.epoch), options.epoch)
-            for note in _notes(bank, question, category_html, width, models, fields_env, warnings):
+            notes = _notes(bank, question, category_html, width, models, fields_env, lock, items, warnings)
+            for note, role in notes:
                 note.due = next(position)  # new cards come in bank order
                 deck.add_note(note)
-                if changed != options.epoch:
-                    note_times[note.guid] = changed
+                records[note.guid] = _note_record(note, question.id, role, deck.name, question.question)
         decks.append(deck)
     _check_unique_guids(decks)
 
-    database = _build_collection(decks, options.epoch, note_times)
-    data = _zip([("collection.anki2", database), ("media", b"{}")], options.epoch)
-    notes = sum(len(deck.notes) for deck in decks)
-    cards = sum(len(note.cards) for deck in decks for note in deck.notes)
-    log.debug("%s.apkg: %d decks, %d notes, %d cards", stem, len(decks), notes, cards)
-    return Rendered((Artifact(f"{stem}.apkg", data),), tuple(warnings))
+    tombstones: set[str] = set()
+    if lock is not None and options.bank_ids and {q.id for q in bank.questions} >= options.bank_ids:
+        for note, record in _tombstones(bank, lock, options.bank_ids, models, fields_env, width):
+            decks[0].add_note(note)
+            records[note.guid] = record
+            tombstones.add(note.guid)
+            for key, found in lock.items.items():
+                if key[0] == record.question:
+                    items.setdefault(key, found)
+
+    times = {}
+    for guid, record in records.items():
+        before = lock.notes.get(guid) if lock is not None else None
+        kept = before is not None and before.retired == record.retired and before.same_content(record)
+        times[guid] = before.time if kept else changed
+        records[guid] = dataclass_replace(record, time=times[guid])
+    published = Lock(
+        bank=bank.id,
+        version=bank.version,
+        released=max([*times.values(), *(t.time for t in notetypes.values())]),
+        notetypes=notetypes,
+        notes=records,
+        items=items,
+    )
+    return DeckPlan(
+        decks,
+        times,
+        {models[kind].model_id: record.time for kind, record in notetypes.items()},
+        frozenset(tombstones),
+        published,
+        warnings,
+    )
+
+
+def _notetype_record(
+    kind: str, model: genanki.Model, lock: Lock | None, changed: int, warnings: list[Problem]
+) -> NoteTypeRecord:
+    """Return what the lock records of a note type; its time is the locked one while unchanged."""
+    content = json.dumps([model.name, model.css, model.templates], sort_keys=True)
+    record = NoteTypeRecord(
+        kind=kind,
+        id=model.model_id,
+        time=changed,
+        digest=locking.digest(content),
+        fields=tuple(f["name"] for f in model.fields),
+        templates=tuple(t["name"] for t in model.templates),
+    )
+    before = lock.notetypes.get(kind) if lock is not None else None
+    if before is None:
+        return record
+    for message in locking.schema_changes(before, record):
+        warnings.append(Problem(f"{message}; `prepdeck release` refuses this", None, Severity.WARNING))
+    return dataclass_replace(record, time=before.time) if before.same_content(record) else record
+
+
+def _note_record(note: genanki.Note, question: str, role: str, deck: str, title: str) -> NoteRecord:
+    """Return the lock's record of a note: digests of every field, its tags, deck and note type."""
+    kind = CLOZE_NOTETYPE if role.startswith(CLOZE_ROLE_PREFIX) else QUESTION_NOTETYPE
+    return NoteRecord(
+        question=question,
+        role=role,
+        guid=note.guid,
+        kind=kind,
+        time=0,
+        fields=tuple(locking.digest(value) for value in note.fields),
+        tags=locking.digest(" ".join(note.tags)),
+        deck=locking.digest(deck),
+        title=title,
+    )
+
+
+def _tombstones(
+    bank: Bank,
+    lock: Lock,
+    bank_ids: frozenset[str],
+    models: dict[str, genanki.Model],
+    env: jinja2.Environment,
+    width: int,
+) -> Iterator[tuple[genanki.Note, NoteRecord]]:
+    """Yield a tombstone for every locked note whose question left the bank.
+
+    Same GUID, so a learner's note updates in place: its fields show the question
+    under a "retired in vX" line, the cloze items keep their numbers (the
+    learner's cards still render), and the tags are only ``prepdeck::retired``
+    and the card kind, so one search finds them all. The package carries no
+    cards for them (see ``_build_collection``).
+    """
+    for guid, before in sorted(lock.notes.items(), key=lambda pair: (pair[1].question, pair[1].role)):
+        if before.question in bank_ids:
+            continue
+        version = before.retired or bank.version
+        banner = _render(env, "retired.html", version=version, question=before.title)
+        shared = {
+            "Sort": f"{'~' * width}-{before.question}",
+            "Id": _text(before.question),
+            "Number": "",
+            "Category": "",
+            "Difficulty": "",
+            "Rarity": "",
+            "Question": banner,
+            "Source": "",
+            "Extra1": "",
+            "Extra2": "",
+        }
+        if before.kind == CLOZE_NOTETYPE:
+            group = before.role.removeprefix(CLOZE_ROLE_PREFIX)
+            found = [i for i in lock.items.get((before.question, group), ()) if not i.retired]
+            kept = KeyPointGroup(group, group, tuple(i.text for i in found), cloze=True)
+            fields = {
+                **shared,
+                "Text": _render(env, "cloze-text.html", group=kept, numbers=[i.number for i in found]),
+                "Group": _text(group),
+            }
+            model, names, tag = models[CLOZE_NOTETYPE], CLOZE_FIELDS, CLOZE_TAG
+        else:
+            empty = ("Summary", "Answer", "KeyPoints", "Code", "FollowUps", "Pitfalls")
+            fields = {**shared, **dict.fromkeys(empty, "")}
+            model, names, tag = models[QUESTION_NOTETYPE], QUESTION_FIELDS, QUESTION_TAG
+        note = genanki.Note(model=model, fields=_ordered(fields, names), tags=[RETIRED_TAG, tag], guid=guid)
+        record = _note_record(note, before.question, before.role, "", before.title)
+        # The deck of a note without cards means nothing to Anki: keep the locked one.
+        yield note, dataclass_replace(record, deck=before.deck, retired=version)
 
 
 def _model(
@@ -235,9 +399,15 @@ def _notes(
     width: int,
     models: dict[str, genanki.Model],
     env: jinja2.Environment,
+    lock: Lock | None,
+    items: dict[tuple[str, str], tuple[ItemRecord, ...]],
     warnings: list[Problem],
-) -> Iterator[genanki.Note]:
-    """Yield the question's note, then one cloze note per cloze key-point group."""
+) -> Iterator[tuple[genanki.Note, str]]:
+    """Yield the question's note, then one cloze note per cloze key-point group, each with its role.
+
+    Records each cloze group's items with their numbers in ``items``; locked items
+    no longer in the group stay there, retired, so their numbers are never reused.
+    """
     sort = f"{question.number:0{width}d}"
     tags = _tags(question, warnings)
     shared = {
@@ -265,11 +435,14 @@ def _notes(
         if question.pitfalls
         else "",
     }
-    yield genanki.Note(
-        model=models[QUESTION_NOTETYPE],
-        fields=_ordered(fields, QUESTION_FIELDS),
-        tags=[*tags, QUESTION_TAG],
-        guid=note_guid(bank, question, QUESTION_ROLE),
+    yield (
+        genanki.Note(
+            model=models[QUESTION_NOTETYPE],
+            fields=_ordered(fields, QUESTION_FIELDS),
+            tags=[*tags, QUESTION_TAG],
+            guid=note_guid(bank, question, QUESTION_ROLE),
+        ),
+        QUESTION_ROLE,
     )
     for index, group in enumerate(question.key_points, start=1):
         if not group.cloze:
@@ -283,18 +456,44 @@ def _notes(
                 )
             )
             continue
+        keys = group.item_keys or ("",) * len(group.items)
+        numbers = locking.cloze_numbers(lock, question.id, group.key, group.items, keys)
+        items[(question.id, group.key)] = _item_records(lock, question.id, group, keys, numbers, bank.version)
         fields = {
             **shared,
             "Sort": f"{sort}.{index:02d}",
-            "Text": _render(env, "cloze-text.html", group=group),
+            "Text": _render(env, "cloze-text.html", group=group, numbers=numbers),
             "Group": _text(group.title),
         }
-        yield genanki.Note(
-            model=models[CLOZE_NOTETYPE],
-            fields=_ordered(fields, CLOZE_FIELDS),
-            tags=[*tags, CLOZE_TAG],
-            guid=note_guid(bank, question, cloze_role(group.key)),
+        yield (
+            genanki.Note(
+                model=models[CLOZE_NOTETYPE],
+                fields=_ordered(fields, CLOZE_FIELDS),
+                tags=[*tags, CLOZE_TAG],
+                guid=note_guid(bank, question, cloze_role(group.key)),
+            ),
+            cloze_role(group.key),
         )
+
+
+def _item_records(
+    lock: Lock | None,
+    question: str,
+    group: KeyPointGroup,
+    keys: Sequence[str],
+    numbers: Sequence[int],
+    version: str,
+) -> tuple[ItemRecord, ...]:
+    """Return the lock's records of a cloze group: its items, then the locked ones it no longer has."""
+    found = [
+        ItemRecord(question, group.key, number, text, key)
+        for text, key, number in zip(group.items, keys, numbers, strict=True)
+    ]
+    live = set(numbers)
+    for before in lock.items.get((question, group.key), ()) if lock is not None else ():
+        if before.number not in live:
+            found.append(before if before.retired else dataclass_replace(before, retired=version))
+    return tuple(sorted(found, key=lambda item: item.number))
 
 
 def _ordered(fields: dict[str, str], names: Sequence[str]) -> list[str]:
@@ -470,26 +669,30 @@ def _card(env: jinja2.Environment, name: str) -> str:
 # --- Packaging ------------------------------------------------------------------------------
 
 
-def _build_collection(decks: Sequence[genanki.Deck], epoch: int, note_times: Mapping[str, int]) -> bytes:
+def _build_collection(plan: DeckPlan, epoch: int) -> bytes:
     """Return the bytes of the package's SQLite collection, built in memory.
 
     genanki writes the notes, cards and note types; ids come from a counter
     that starts at the epoch in milliseconds (Anki reads a note id as its
     creation time), and every date genanki or its fixed collection row holds
-    is set to the epoch, except the notes (and their cards) in ``note_times``,
-    which keep the time their question last changed.
+    is set to the epoch, except the notes (and their cards) and note types,
+    which carry the times of ``plan``. Tombstones lose their cards: Anki
+    26.9 imports a note without cards as is (a learner who has the note keeps
+    its cards and their history), whereas a suspended card in a package
+    comes in as a new card when the import leaves out scheduling, its default.
     """
     ids = itertools.count(max(epoch, _ZIP_MIN_EPOCH) * 1000)
     conn = sqlite3.connect(":memory:")
     try:
         cursor = conn.cursor()
-        genanki.Package(list(decks)).write_to_db(cursor, epoch, ids)
-        _stamp(cursor, epoch)
-        rows = sorted(note_times.items())
-        cursor.executemany("UPDATE notes SET mod = ? WHERE guid = ?", [(t, g) for g, t in rows])
+        genanki.Package(list(plan.decks)).write_to_db(cursor, epoch, ids)
+        _stamp(cursor, epoch, plan.notetype_times)
+        rows = sorted((t, g) for g, t in plan.note_times.items() if t != epoch)
+        cursor.executemany("UPDATE notes SET mod = ? WHERE guid = ?", rows)
+        cursor.executemany("UPDATE cards SET mod = ? WHERE nid = (SELECT id FROM notes WHERE guid = ?)", rows)
         cursor.executemany(
-            "UPDATE cards SET mod = ? WHERE nid = (SELECT id FROM notes WHERE guid = ?)",
-            [(t, g) for g, t in rows],
+            "DELETE FROM cards WHERE nid = (SELECT id FROM notes WHERE guid = ?)",
+            [(g,) for g in sorted(plan.tombstones)],
         )
         conn.commit()
         conn.execute("VACUUM")
@@ -498,9 +701,15 @@ def _build_collection(decks: Sequence[genanki.Deck], epoch: int, note_times: Map
         conn.close()
 
 
-def _stamp(cursor: sqlite3.Cursor, epoch: int) -> None:
-    """Replace the dates genanki hard-codes (collection, decks, options group) by the epoch."""
-    (decks_json, dconf_json) = cursor.execute("SELECT decks, dconf FROM col").fetchone()
+def _stamp(cursor: sqlite3.Cursor, epoch: int, notetype_times: Mapping[int, int]) -> None:
+    """Replace the dates genanki hard-codes (collection, decks, options group) by the epoch.
+
+    Each note type gets its own time from ``notetype_times`` (by id).
+    """
+    (decks_json, dconf_json, models_json) = cursor.execute("SELECT decks, dconf, models FROM col").fetchone()
+    models = json.loads(models_json)
+    for model_id, model in models.items():
+        model["mod"] = notetype_times.get(int(model_id), epoch)
     decks = json.loads(decks_json)
     for deck in decks.values():
         deck["mod"] = epoch
@@ -510,8 +719,8 @@ def _stamp(cursor: sqlite3.Cursor, epoch: int) -> None:
     for conf in dconf.values():
         conf["mod"] = epoch
     cursor.execute(
-        "UPDATE col SET crt = ?, mod = ?, scm = ?, decks = ?, dconf = ?",
-        (epoch, epoch * 1000, epoch * 1000, json.dumps(decks), json.dumps(dconf)),
+        "UPDATE col SET crt = ?, mod = ?, scm = ?, decks = ?, dconf = ?, models = ?",
+        (epoch, epoch * 1000, epoch * 1000, json.dumps(decks), json.dumps(dconf), json.dumps(models)),
     )
 
 
