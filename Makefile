@@ -49,6 +49,7 @@ screenshots: build $(DEV_STAMP)
 
 test: $(DEV_STAMP)
 	$(BIN)/prepdeck check --strict --content content
+	$(BIN)/prepdeck release --dry-run --content content
 	$(BIN)/python -m pytest
 
 lint: $(DEV_STAMP)

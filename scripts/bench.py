@@ -204,6 +204,14 @@ def stage_in_subprocess(content: Path, stage: str) -> dict:
         if {stage!r} == "deck":
             from generator.render.anki import render_deck
             render_deck(bank, "bench", options)
+        elif {stage!r} == "deck-lock":
+            from dataclasses import replace
+            from generator.lock import read_lock
+            from generator.render.anki import render_deck
+            lock = read_lock(Path({str(content)!r}), bank.id)
+            assert not lock.is_empty
+            ids = frozenset(q.id for q in bank.questions)
+            render_deck(bank, "bench", replace(options, lock=lock, bank_ids=ids))
         elif {stage!r} == "bare":
             sys.path.insert(0, {str(ROOT / "scripts")!r})
             from bench import bare_genanki
@@ -285,15 +293,20 @@ def bench_scale(work: Path, sizes: list[int], runs: int = 3) -> list[dict]:
 
     The two alternate, ``runs`` times each, each run in a fresh process; medians are compared.
     """
+    from generator.release import release
+
     rows = []
     for size in sizes:
         content = write_bank(work, size)
-        ours, bare = [], []
+        release(content, epoch=EPOCH)  # a lock of every note, as after a release
+        ours, bare, locked = [], [], []
         for _ in range(runs):
             ours.append(stage_in_subprocess(content, "deck"))
             bare.append(stage_in_subprocess(content, "bare"))
+            locked.append(stage_in_subprocess(content, "deck-lock"))
         deck = statistics.median(r["seconds"] for r in ours)
         baseline = statistics.median(r["seconds"] for r in bare)
+        with_lock = statistics.median(r["seconds"] for r in locked)
         rows.append(
             {
                 "questions": size,
@@ -301,6 +314,8 @@ def bench_scale(work: Path, sizes: list[int], runs: int = 3) -> list[dict]:
                 "deck_seconds": deck,
                 "bare_genanki_seconds": baseline,
                 "deck_ratio": deck / baseline,
+                "deck_with_lock_seconds": with_lock,
+                "lock_ratio": with_lock / deck,
                 "peak_rss_mb": max(r["rss_mb"] for r in ours),
             }
         )
@@ -390,6 +405,7 @@ def targets(results: dict) -> list[dict]:
     for row in results["scale"]:
         rows.append((f"deck / bare genanki at {row['questions']}", row["deck_ratio"], "<=", 1.5))
         rows.append((f"peak RSS MB at {row['questions']}", row["peak_rss_mb"], "<", 500.0))
+        rows.append((f"deck with lock / without at {row['questions']}", row["lock_ratio"], "<", 1.1))
     for row in results["cheatsheet_scale"]:
         if row["questions"] >= 1000:
             rows.append((f"cheat sheet / bare WeasyPrint at {row['questions']}", row["ratio"], "<=", 1.2))
