@@ -310,3 +310,15 @@ def test_a_malformed_lock_is_reported_at_its_line(bank: Path, tmp_path: Path):
     assert result.exit_code == 1
     assert f"content/prepdeck.lock:{number}: error: malformed lock record: missing 'time'" in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_a_cloze_group_that_stops_being_one_is_retired_like_a_question(bank: Path, tmp_path: Path):
+    release_ok(bank, T1)
+    points = [{"title": "Points", "items": ["first 1", "second 1"]}]
+    write_bank(tmp_path, questions=three(q1=question(1, key_points=points)), bank=header(version="1.1"))
+    lines = release_ok(bank, T2, "--dry-run")
+    assert lines[1:4] == [
+        "  changed  q1 question: KeyPoints",
+        "  retired  q1 cloze:points: What is question 1?",
+        "0 added, 1 changed, 1 retired notes",
+    ]

@@ -248,13 +248,13 @@ def plan_deck(bank: Bank, options: RenderOptions) -> DeckPlan:
 
     tombstones: set[str] = set()
     if lock is not None and options.bank_ids and {q.id for q in bank.questions} >= options.bank_ids:
-        for note, record in _tombstones(bank, lock, options.bank_ids, models, fields_env, width):
+        for note, record in _tombstones(bank, lock, set(records), models, fields_env, width):
             decks[0].add_note(note)
             records[note.guid] = record
             tombstones.add(note.guid)
-            for key, found in lock.items.items():
-                if key[0] == record.question:
-                    items.setdefault(key, found)
+            group = record.role.removeprefix(CLOZE_ROLE_PREFIX)
+            if record.kind == CLOZE_NOTETYPE and (record.question, group) in lock.items:
+                items.setdefault((record.question, group), lock.items[(record.question, group)])
 
     times = {}
     for guid, record in records.items():
@@ -320,12 +320,15 @@ def _note_record(note: genanki.Note, question: str, role: str, deck: str, title:
 def _tombstones(
     bank: Bank,
     lock: Lock,
-    bank_ids: frozenset[str],
+    produced: set[str],
     models: dict[str, genanki.Model],
     env: jinja2.Environment,
     width: int,
 ) -> Iterator[tuple[genanki.Note, NoteRecord]]:
-    """Yield a tombstone for every locked note whose question left the bank.
+    """Yield a tombstone for every locked note the bank no longer makes (not in ``produced``).
+
+    That is every note of a question that left the bank, and the cloze note of a
+    key-point group that was removed or is no longer a cloze group.
 
     Same GUID, so a learner's note updates in place: its fields show the question
     under a "retired in vX" line, the cloze items keep their numbers (the
@@ -334,7 +337,7 @@ def _tombstones(
     cards for them (see ``_build_collection``).
     """
     for guid, before in sorted(lock.notes.items(), key=lambda pair: (pair[1].question, pair[1].role)):
-        if before.question in bank_ids:
+        if guid in produced:
             continue
         version = before.retired or bank.version
         banner = _render(env, "retired.html", version=version, question=before.title)
