@@ -30,13 +30,19 @@ $(DEV_STAMP): pyproject.toml constraints.txt | $(BIN)/python
 SOURCES := $(shell find content templates generator -type f ! -path '*/__pycache__/*' 2>/dev/null) \
            pyproject.toml constraints.txt
 BUILD_STAMP := $(OUT)/.build-stamp
+# The list of source files, rewritten only when a file is added or removed: a deleted
+# question makes no remaining file newer, so the list itself is a prerequisite.
+SOURCE_LIST := $(OUT)/.sources
 
 build: $(RUNTIME_STAMP)
 	@if [ -f $(BUILD_STAMP) ] && ! (cd $(OUT) && xargs -r ls -- < .build-stamp) >/dev/null 2>&1; \
 	  then rm -f $(BUILD_STAMP); fi
+	@mkdir -p $(OUT) && printf '%s\n' $(SOURCES) > $(SOURCE_LIST).new && \
+	  if cmp -s $(SOURCE_LIST).new $(SOURCE_LIST); then rm $(SOURCE_LIST).new; \
+	  else mv $(SOURCE_LIST).new $(SOURCE_LIST); fi
 	@$(MAKE) --no-print-directory $(BUILD_STAMP)
 
-$(BUILD_STAMP): $(SOURCES) | $(RUNTIME_STAMP)
+$(BUILD_STAMP): $(SOURCES) $(SOURCE_LIST) | $(RUNTIME_STAMP)
 	$(BIN)/prepdeck build --content content --out $(OUT)
 	cd $(OUT) && ls *.apkg *.pdf > .build-stamp
 

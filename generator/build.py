@@ -8,6 +8,7 @@ validated and rendered (mkdocs: "gather all data, then write").
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import signal
@@ -25,14 +26,14 @@ from generator.load import load_content
 from generator.lock import Lock, read_lock
 from generator.model import Artifact, Bank, OutputKind, Selection
 from generator.render import Rendered, RenderOptions
-from generator.select import describe, select_questions
+from generator.select import check_selection, describe, select_questions
+from generator.theme import builtin_templates, themed
 from generator.validate import validate_content
-from generator.write import locked, write_artifacts
+from generator.write import locked, record_outputs, write_artifacts
 
 log = logging.getLogger(__name__)
 
-PROJECT = Path(__file__).resolve().parent.parent
-DEFAULT_TEMPLATES = PROJECT / "templates"
+DEFAULT_TEMPLATES = builtin_templates()
 ALL_OUTPUTS = frozenset(OutputKind)
 
 
@@ -64,11 +65,9 @@ def select_subset(bank: Bank, selection: Selection, subset: str | None) -> Bank:
     "a tag below ``parallelism`` and a tag below ``pytorch``", and intersecting two criteria
     that share no value left an empty set, which restricts nothing.
     """
+    check_selection(bank, selection, subset)
     if subset is None:
         return select_questions(bank, selection)
-    names = [s.name for s in bank.subsets]
-    if subset not in names:
-        raise GeneratorError(f"no subset named '{subset}' (subsets: {', '.join(names) or 'none'})")
     chosen = select_questions(bank, bank.subset(subset).selection)
     try:
         return select_questions(chosen, selection)
@@ -194,6 +193,8 @@ class BuildRequest:
     back_offset: tuple[float, float] = (0.0, 0.0)
     strict: bool = False
     templates: Path = DEFAULT_TEMPLATES
+    theme: Path | None = None  # files that replace templates of the same name; None: bank.yaml's
+    clean: bool = False  # remove this bank's outputs in ``out`` that this build did not write
     epoch: int | None = None  # None: see build_epochs()
     jobs: int | None = None  # parallel renders; None: one per core
 
@@ -207,6 +208,7 @@ class BuildReport:
     warnings: tuple[Problem, ...]
     epoch: int
     seconds: float
+    removed: tuple[Path, ...] = ()
 
 
 def build(
@@ -221,11 +223,32 @@ def build(
     """
     started = time.perf_counter()
     checked = check(request.content, strict=request.strict)
+    log.info("validated %d questions from %s", len(checked.bank.questions), request.content)
     targets = plan_targets(checked.bank, request.selection, request.subset, request.name)
+    theme = request.theme
+    if theme is None and checked.bank.theme:
+        theme = Path(request.content) / checked.bank.theme
+    problems = Problems()
+    with themed(request.templates, theme, problems) as templates:
+        problems.raise_if_errors(strict=request.strict)
+        report = _build(request, checked, targets, templates, problems, progress, on_commit)
+    return dataclasses.replace(report, seconds=time.perf_counter() - started)
+
+
+def _build(
+    request: BuildRequest,
+    checked: Checked,
+    targets: list[Target],
+    templates: Path,
+    theme_problems: Problems,
+    progress: Callable[[str], None] | None,
+    on_commit: Callable[[], None] | None,
+) -> BuildReport:
+    started = time.perf_counter()
     released = read_lock(request.content, checked.bank.id)
     epoch, changed_epoch = build_epochs(request, released)
     options = RenderOptions(
-        templates=request.templates,
+        templates=templates,
         epoch=epoch,
         lock=released,
         changed_epoch=changed_epoch,
@@ -243,14 +266,45 @@ def build(
         )
     with locked(Path(request.out)) as lock:
         results = _render_all(jobs, request.jobs, progress, inherited=(lock,))
-        artifacts: list[Artifact] = [a for rendered in results for a in rendered.artifacts]
-        warnings = list(checked.warnings) + [w for rendered in results for w in rendered.warnings]
+        artifacts: list[Artifact] = [
+            dataclasses.replace(a, name=sized_name(a.name, request.paper, request.card_size))
+            for rendered in results
+            for a in rendered.artifacts
+        ]
+        warnings = [
+            *checked.warnings,
+            *theme_problems.warnings,
+            *(w for rendered in results for w in rendered.warnings),
+        ]
         if request.strict and warnings:
             problems = Problems()
             problems.items.extend(warnings)
             problems.raise_if_errors(strict=True)
         files = write_artifacts(Path(request.out), artifacts, on_commit)
-    return BuildReport(tuple(files), tuple(targets), tuple(warnings), epoch, time.perf_counter() - started)
+        removed = record_outputs(Path(request.out), checked.bank.id, artifacts, clean=request.clean)
+    log.info("wrote %d files to %s", len(files), request.out)
+    return BuildReport(
+        tuple(files), tuple(targets), tuple(warnings), epoch, time.perf_counter() - started, tuple(removed)
+    )
+
+
+DEFAULT_PAPER = "a4"
+DEFAULT_CARD_SIZE = "95x65"
+
+
+def sized_name(name: str, paper: str, card_size: str) -> str:
+    """Return an output's file name with its paper and card size when they are not the defaults.
+
+    ``x-flashcards.pdf`` built on Letter with index cards is ``x-flashcards-letter-index-3x5.pdf``,
+    so it never overwrites (or passes for) the default build's file.
+    """
+    stem, dot, suffix = name.rpartition(".")
+    if suffix != "pdf":
+        return name
+    parts = [paper] if paper != DEFAULT_PAPER else []
+    if stem.endswith("-flashcards") and card_size != DEFAULT_CARD_SIZE:
+        parts.append(card_size)
+    return "-".join([stem, *parts]) + dot + suffix
 
 
 def _render_all(

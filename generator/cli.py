@@ -22,8 +22,11 @@ import click
 
 from generator import __version__
 from generator.build import BuildRequest, build, check, select_subset
-from generator.errors import GeneratorError, Problem
+from generator.errors import GeneratorError, Problem, UsageError
 from generator.model import Difficulty, OutputKind, Rarity, Selection
+from generator.scaffold import init_bank
+from generator.schema import SCHEMAS
+from generator.select import did_you_mean
 
 log = logging.getLogger("generator")
 
@@ -107,6 +110,11 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         except Exception as exc:
             if received:  # e.g. a render worker killed by the same signal, or a library's cleanup
                 _interrupted(received[0])
+            if isinstance(exc, UsageError):
+                ctx = click.get_current_context(silent=True)
+                raise click.BadParameter(
+                    printable(exc.message), ctx=ctx, param_hint=f"'{exc.option}'"
+                ) from None
             if not isinstance(exc, GeneratorError):
                 raise
             _report(exc.problems)
@@ -125,15 +133,78 @@ def _interrupted(signum: int) -> NoReturn:
     sys.exit(128 + signum)
 
 
+def _existing_bank(ctx: click.Context, param: click.Parameter, value: Path) -> Path:
+    """Refuse a ``--content`` folder that does not exist, saying how to point at one."""
+    if not value.exists():
+        source = ctx.get_parameter_source(param.name)
+        given = source is not None and source is not click.core.ParameterSource.DEFAULT
+        where = f"there is no folder '{printable(str(value))}'" + ("" if given else " here")
+        raise click.BadParameter(
+            f"{where}; pass --content with the folder that holds bank.yaml, "
+            f"or start a bank with 'prepdeck init {printable(str(value))}'"
+        )
+    if not value.is_dir():
+        raise click.BadParameter(f"'{printable(str(value))}' is a file; pass the folder that holds bank.yaml")
+    return value
+
+
 def content_option(command: Callable[..., Any]) -> Callable[..., Any]:
     """Add ``--content DIR``."""
     return click.option(
         "--content",
         "content",
-        type=click.Path(file_okay=False, path_type=Path),
+        type=click.Path(path_type=Path),
         default=Path("content"),
         show_default=True,
+        callback=_existing_bank,
         help="The question bank directory (bank.yaml, questions/, examples/).",
+    )(command)
+
+
+class Choice(click.Choice):
+    """A choice whose error names the closest value: "did you mean 'hard'?"."""
+
+    def __init__(self, choices: list[str], noun: str):
+        super().__init__(choices)
+        self.noun = noun
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """Return the value when it is one of the choices, else fail with a suggestion."""
+        if value in self.choices:
+            return value
+        self.fail(
+            f"unknown {self.noun} '{printable(str(value))}'{did_you_mean(str(value), self.choices)} "
+            f"(expected one of {', '.join(self.choices)})",
+            param,
+            ctx,
+        )
+
+
+def _one_subset(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> str | None:
+    """Refuse a repeated ``--subset``: keeping only the last one would build the wrong deck."""
+    if len(value) > 1:
+        raise click.BadParameter(
+            f"given {len(value)} times ({', '.join(printable(v) for v in value)}); a selection takes "
+            "one subset: build each subset on its own, or add --category/--tag/--difficulty/--rarity/--id "
+            "options to narrow one"
+        )
+    return value[0] if value else None
+
+
+def _set_verbose(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        logging.getLogger("generator").setLevel(logging.DEBUG)
+
+
+def verbose_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add ``-v/--verbose``, accepted before the command name or after it."""
+    return click.option(
+        "-v",
+        "--verbose",
+        is_flag=True,
+        expose_value=False,
+        callback=_set_verbose,
+        help="Log each step prepdeck takes (not its libraries' debug output).",
     )(command)
 
 
@@ -154,19 +225,23 @@ def selection_options(command: Callable[..., Any]) -> Callable[..., Any]:
             "--difficulty",
             "difficulties",
             multiple=True,
-            type=click.Choice([d.value for d in Difficulty]),
+            type=Choice([d.value for d in Difficulty], "difficulty"),
             help="Only this difficulty (repeatable).",
         ),
         click.option(
             "--rarity",
             "rarities",
             multiple=True,
-            type=click.Choice([r.value for r in Rarity]),
+            type=Choice([r.value for r in Rarity], "rarity"),
             help="Only this rarity (repeatable).",
         ),
         click.option("--id", "ids", multiple=True, metavar="ID", help="Only this question id (repeatable)."),
         click.option(
-            "--subset", metavar="NAME", help="A named subset from bank.yaml (combines with the above)."
+            "--subset",
+            metavar="NAME",
+            multiple=True,
+            callback=_one_subset,
+            help="A named subset from bank.yaml (combines with the above).",
         ),
     ]
     for option in reversed(options):
@@ -187,7 +262,7 @@ def make_selection(categories, tags, difficulties, rarities, ids) -> Selection:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="prepdeck")
-@click.option("-v", "--verbose", is_flag=True, help="Log what each stage does.")
+@click.option("-v", "--verbose", is_flag=True, help="Log each step prepdeck takes (also after the command).")
 def main(verbose: bool) -> None:
     """Turn a question bank into Anki decks, cheat sheets and flashcards.
 
@@ -197,23 +272,51 @@ def main(verbose: bool) -> None:
       prepdeck list --difficulty hard --format ids
       prepdeck build --subset last-evening --paper letter
     """
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s: %(name)s: %(message)s"
-    )
+    configure_logging(verbose)
+
+
+class _Handler(logging.StreamHandler):
+    """The handler prepdeck adds to the root logger; replaced, not stacked, on each call."""
+
+
+def configure_logging(verbose: bool) -> None:
+    """Log warnings from everything, and prepdeck's own steps (``generator.*``) with ``verbose``.
+
+    Libraries (markdown-it, fontTools, WeasyPrint) stay at WARNING: their debug
+    output is about their internals, not about the bank.
+    """
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if isinstance(h, _Handler)]:
+        root.removeHandler(handler)
+    handler = _Handler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(name)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+    logging.getLogger("generator").setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
 @main.command("check")
 @content_option
+@selection_options
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+@verbose_option
 @handle_errors
-def check_command(content: Path, strict: bool) -> None:
+def check_command(content: Path, categories, tags, difficulties, rarities, ids, subset, strict: bool) -> None:
     """Validate the bank and report every problem with its file and line.
 
+    With selection options, also check that the selection names things the
+    bank has and matches at least one question.
+
     \b
-    Example:
+    Examples:
       prepdeck check --content content --strict
+      prepdeck check --difficulty hard --tag parallelism
     """
     checked = check(content, strict=strict)
+    selection = make_selection(categories, tags, difficulties, rarities, ids)
+    if subset is not None or not selection.is_empty():
+        chosen = select_subset(checked.bank, selection, subset)
+        log.info("the selection matches %s", _count(len(chosen.questions), "question"))
     _report(checked.warnings)
     bank = checked.bank
     used = {q.category for q in bank.questions}
@@ -237,6 +340,7 @@ def check_command(content: Path, strict: bool) -> None:
     show_default=True,
     help="table for people, ids one per line, json for scripts.",
 )
+@verbose_option
 @handle_errors
 def list_command(content: Path, categories, tags, difficulties, rarities, ids, subset, fmt: str) -> None:
     """List the questions a selection matches.
@@ -345,6 +449,21 @@ def _human_size(size: int) -> str:
     help="Shift back pages by X,Y mm to correct a printer's front/back registration.",
 )
 @click.option("--strict", is_flag=True, help="Treat warnings (e.g. overflowing cards) as errors.")
+@click.option(
+    "--templates",
+    "theme",
+    type=click.Path(path_type=Path),
+    metavar="DIR",
+    help="A theme: files here replace the built-in templates and stylesheets of the same name "
+    "(overrides 'theme:' in bank.yaml).",
+)
+@click.option(
+    "--clean",
+    is_flag=True,
+    help="Also remove this bank's outputs in OUT that this build did not write "
+    "(only files an earlier prepdeck build made and nobody changed since).",
+)
+@verbose_option
 @handle_errors
 def build_command(
     content: Path,
@@ -362,6 +481,8 @@ def build_command(
     duplex,
     back_offset,
     strict,
+    theme,
+    clean,
 ) -> None:
     """Build Anki decks, cheat sheets and flashcards into the output directory.
 
@@ -374,6 +495,7 @@ def build_command(
       prepdeck build --subset hard --only anki
       prepdeck build --tag parallelism --difficulty hard --name parallel-hard
       prepdeck build --only flashcards --paper letter --duplex short --back-offset 0.5,-1
+      prepdeck build --templates mytheme --clean
     """
     request = BuildRequest(
         content=content,
@@ -387,6 +509,8 @@ def build_command(
         duplex=duplex,
         back_offset=back_offset,
         strict=strict,
+        theme=theme,
+        clean=clean,
     )
     progress = None
     if sys.stderr.isatty():
@@ -400,6 +524,8 @@ def build_command(
     _report(report.warnings)
     for path in report.files:
         click.echo(f"  {path}  ({_human_size(path.stat().st_size)})")
+    for path in report.removed:
+        click.echo(f"  removed {path}")
     total = sum(path.stat().st_size for path in report.files)
     counts = ", ".join(f"{t.stem}: {len(t.bank.questions)}" for t in report.targets)
     click.echo(
@@ -417,6 +543,7 @@ def build_command(
     is_flag=True,
     help="Exit 1 when the lock is out of date (for CI before tagging); write nothing.",
 )
+@verbose_option
 @handle_errors
 def release_command(content: Path, dry_run: bool, check_only: bool) -> None:
     """Record a release: what changed since the last one, in prepdeck.lock and CHANGELOG.md.
@@ -444,3 +571,64 @@ def release_command(content: Path, dry_run: bool, check_only: bool) -> None:
         click.echo(printable(line))
     if mode is Mode.CHECK and not report.current:
         sys.exit(1)
+
+
+@main.command("init")
+@click.argument("folder", type=click.Path(path_type=Path))
+@verbose_option
+@handle_errors
+def init_command(folder: Path) -> None:
+    """Start a new bank in FOLDER: a small, valid, commented bank to edit.
+
+    Writes bank.yaml, two questions in two categories, a companion example and
+    its test, a .gitignore, and JSON Schemas for editors. Refuses to replace
+    any file that exists.
+
+    \b
+    Example:
+      prepdeck init mybank
+      prepdeck check --content mybank --strict
+      prepdeck build --content mybank --out mybank/build
+    """
+    written = init_bank(folder)
+    shown = printable(str(folder))
+    click.echo(f"wrote {_count(len(written), 'file')} to {shown}:")
+    for path in written:
+        click.echo(f"  {printable(str(path))}")
+    click.echo(
+        f"next: prepdeck check --content {shown} --strict; prepdeck build --content {shown} "
+        f"--out {shown}/build; python -m pytest {shown}/tests"
+    )
+
+
+@main.command("schema")
+@click.argument("kind", type=Choice(["bank", "question"], "schema"), required=False)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write bank.schema.json and question.schema.json into this folder instead.",
+)
+@verbose_option
+@handle_errors
+def schema_command(kind: str | None, out: Path | None) -> None:
+    """Print the JSON Schema of bank.yaml or of a question file, for editors and CI.
+
+    Editors with the YAML language server check and complete a file that starts
+    with a line such as '# yaml-language-server: $schema=schema/bank.schema.json'.
+
+    \b
+    Examples:
+      prepdeck schema bank
+      prepdeck schema question > question.schema.json
+      prepdeck schema --out mybank/schema
+    """
+    if out is None:
+        if kind is None:
+            raise click.UsageError("name a schema (bank or question), or pass --out DIR to write both")
+        click.echo(json.dumps(SCHEMAS[f"{kind}.schema.json"](), indent=2))
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    for name, schema in SCHEMAS.items():
+        if kind is None or name.startswith(kind):
+            (out / name).write_text(json.dumps(schema(), indent=2) + "\n", encoding="utf-8")
+            click.echo(f"  {printable(str(out / name))}")

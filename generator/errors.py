@@ -95,3 +95,15 @@ class Problems:
 def _order(problem: Problem) -> tuple[str, int]:
     loc = problem.location
     return (loc.path, loc.line) if loc else ("", 0)
+
+
+class UsageError(GeneratorError):
+    """An option names something the bank does not have (a category, tag, subset).
+
+    The CLI reports it as a usage mistake on ``option``, with exit status 2.
+    """
+
+    def __init__(self, option: str, message: str):
+        self.option = option
+        self.message = message
+        super().__init__(f"{option}: {message}")

@@ -365,7 +365,11 @@ def load_content(root: Path, problems: Problems) -> Content:
     if bank_path.is_file():
         bank = load_file(bank_path, root, problems)
     else:
-        problems.error(f"no {BANK_FILE} found in {display_path(root)}", Location(display_path(bank_path), 1))
+        shown = display_path(root)
+        problems.error(
+            f"no {BANK_FILE} in '{shown}': pass --content with the folder that holds {BANK_FILE}, "
+            f"or start a bank with 'prepdeck init {shown}'"
+        )
     questions = []
     for path in question_paths(root, problems):
         loaded = load_file(path, root, problems)

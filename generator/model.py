@@ -178,6 +178,7 @@ class Bank:
     subsets: tuple[Subset, ...]
     questions: tuple[Question, ...]
     root: Path = field(compare=False)  # the content directory
+    theme: str = ""  # a folder relative to root whose files replace built-in templates; "" for none
 
     def category(self, slug: str) -> Category:
         """Return the category with this slug."""

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
+from collections.abc import Iterable
 
-from generator.errors import GeneratorError
+from generator.errors import GeneratorError, UsageError
 from generator.model import Bank, Question, Selection
 
 
@@ -53,3 +55,38 @@ def describe(selection: Selection) -> str:
     ):
         parts.extend(f"--{option} {value}" for value in sorted(values))
     return " ".join(parts) or "everything"
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """Return "; did you mean 'x'?" for the closest choice, or "" when none is close."""
+    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean '{match[0]}'?" if match else ""
+
+
+def check_selection(bank: Bank, selection: Selection, subset: str | None = None) -> None:
+    """Raise UsageError when an option names a category, tag, id or subset the bank lacks.
+
+    A typo then says what it is and what was meant, instead of "matches no question".
+    """
+    known_tags = sorted({part for q in bank.questions for tag in q.tags for part in _tag_roots(tag)})
+    checks = [
+        ("--category", "category", "categories", selection.categories, [c.slug for c in bank.categories]),
+        ("--tag", "tag", "tags", selection.tags, known_tags),
+        ("--id", "question id", "ids", selection.ids, [q.id for q in bank.questions]),
+    ]
+    if subset is not None:
+        checks.append(("--subset", "subset", "subsets", {subset}, [s.name for s in bank.subsets]))
+    for option, noun, plural, wanted, known in checks:
+        for value in sorted(wanted):
+            if value not in known:
+                listed = ", ".join(known[:12]) + (", ..." if len(known) > 12 else "") if known else "none"
+                raise UsageError(
+                    option,
+                    f"unknown {noun} '{value}'{did_you_mean(value, known)} (this bank's {plural}: {listed})",
+                )
+
+
+def _tag_roots(tag: str) -> list[str]:
+    """Return ``a``, ``a::b``, ``a::b::c`` for ``a::b::c``: every tag --tag can name."""
+    parts = tag.split("::")
+    return ["::".join(parts[: n + 1]) for n in range(len(parts))]

@@ -224,7 +224,14 @@ def validate_content(content: Content, problems: Problems) -> Bank | None:
         subsets=tuple(subsets),
         questions=tuple(sorted(questions, key=lambda q: q.number)),
         root=content.root,
+        theme=header["theme"],
     )
+
+
+BANK_REQUIRED = ["id", "slug", "title", "version", "categories"]
+BANK_FIELDS = [*BANK_REQUIRED, "description", "theme", "subsets"]
+CATEGORY_REQUIRED = ["slug", "title", "colour"]
+CATEGORY_FIELDS = [*CATEGORY_REQUIRED, "description"]
 
 
 def _bank_header(file: RawFile, problems: Problems) -> dict | None:
@@ -232,8 +239,8 @@ def _bank_header(file: RawFile, problems: Problems) -> dict | None:
         file.data,
         "bank",
         problems,
-        allowed=["id", "slug", "title", "version", "description", "categories", "subsets"],
-        required=["id", "slug", "title", "version", "categories"],
+        allowed=BANK_FIELDS,
+        required=BANK_REQUIRED,
     )
     if not isinstance(file.data.value, dict):
         return None
@@ -244,6 +251,7 @@ def _bank_header(file: RawFile, problems: Problems) -> dict | None:
         "version": fields.text("version"),
         "description": fields.text("description"),
         "subsets": fields.items("subsets"),
+        "theme": _theme(fields, file),
     }
     categories: dict[str, Category] = {}
     for raw in fields.items("categories"):
@@ -254,10 +262,27 @@ def _bank_header(file: RawFile, problems: Problems) -> dict | None:
             problems.error(f"bank: duplicate category '{category.slug}'", raw.location)
             continue
         categories[category.slug] = category
-    if "categories" in fields.values and not categories and fields.ok:
+    if "categories" in fields.values and not fields.items("categories") and fields.ok:
         fields.fail("'categories' must list at least one category", fields.values["categories"].location)
     header["categories"] = categories
     return header
+
+
+def _theme(fields: Fields, file: RawFile) -> str:
+    """Return ``theme``: a folder inside the content directory (a theme is content too)."""
+    theme = fields.text("theme")
+    if not theme:
+        return ""
+    where = fields.values["theme"].location
+    path = PurePosixPath(theme)
+    root = file.path.parent
+    if path.is_absolute() or ".." in path.parts or "\\" in theme or not inside(root / theme, root):
+        fields.fail(f"theme '{theme}' must be a folder inside the content directory", where)
+        return ""
+    if not (root / theme).is_dir():
+        fields.fail(f"theme folder '{theme}' does not exist; create it or remove 'theme'", where)
+        return ""
+    return theme
 
 
 def _category(raw: Raw, problems: Problems) -> Category | None:
@@ -265,8 +290,8 @@ def _category(raw: Raw, problems: Problems) -> Category | None:
         raw,
         "category",
         problems,
-        allowed=["slug", "title", "colour", "description"],
-        required=["slug", "title", "colour"],
+        allowed=CATEGORY_FIELDS,
+        required=CATEGORY_REQUIRED,
     )
     if not isinstance(raw.value, dict):
         return None
@@ -335,11 +360,22 @@ def _question(
     if not isinstance(raw.value, dict):
         return None
     question_id = fields.text("id", pattern=SLUG, expected="a slug (lowercase letters, digits, hyphens)")
+    stem = file.path.name.rsplit(".", 1)[0]
+    if question_id and stem != question_id:
+        fields.fail(
+            f"the file is named '{file.path.name}' but the id is '{question_id}'; "
+            f"rename the file to '{question_id}{file.path.suffix}' (never the id: Anki knows the note by it)",
+            fields.values["id"].location,
+        )
     category = fields.text("category")
     if category and category not in categories:
         fields.fail(
             f"unknown category '{category}'{_did_you_mean(category, categories)} "
-            f"(expected one of {_one_of(categories)})",
+            + (
+                f"(expected one of {_one_of(categories)})"
+                if categories
+                else "(bank.yaml defines no valid category; fix its 'categories' first)"
+            ),
             fields.values["category"].location,
         )
     summary = fields.text("summary")

@@ -16,6 +16,8 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import hashlib
+import json
 import logging
 import os
 import shutil
@@ -161,3 +163,55 @@ def _sync_directory(path: Path) -> None:
         os.fsync(handle)
     finally:
         os.close(handle)
+
+
+#: What prepdeck wrote to an output directory, per bank: file name -> SHA-256 of its bytes.
+MANIFEST = ".prepdeck-outputs.json"
+
+
+def _read_manifest(out: Path) -> dict[str, dict[str, str]]:
+    try:
+        data = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(v, dict)}
+
+
+def _digest(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def record_outputs(out: Path, bank: str, artifacts: Sequence[Artifact], clean: bool = False) -> list[Path]:
+    """Note the files a build of ``bank`` wrote; with ``clean``, remove its older ones.
+
+    The caller holds ``locked(out)``. An older output is removed only when the
+    manifest says prepdeck wrote it for this bank and its bytes are still the
+    ones written: a file anyone else made or changed is never touched.
+    Returns the paths removed.
+    """
+    manifest = _read_manifest(out)
+    entries = dict(manifest.get(bank, {}))
+    written = {a.name: hashlib.sha256(a.data).hexdigest() for a in artifacts}
+    removed = []
+    for name, digest in sorted(entries.items()):
+        if name in written:
+            continue
+        path = out / name
+        if "/" in name or name.startswith(".") or path.is_symlink() or _digest(path) != digest:
+            del entries[name]  # gone, changed or not ours: forget it, never delete it
+        elif clean:
+            path.unlink()
+            log.info("removed %s, which this build did not write", path)
+            removed.append(path)
+            del entries[name]
+    entries.update(written)
+    manifest[bank] = dict(sorted(entries.items()))
+    staged = out / (MANIFEST + ".tmp")
+    staged.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(staged, out / MANIFEST)
+    return removed

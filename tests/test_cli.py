@@ -141,7 +141,6 @@ def test_list_options_narrow_and_repeats_widen(args: list[str], expected: list[s
             ["--subset", "hard", "--category", "alpha"],
             "error: the selection (--subset hard --category alpha) matches no question",
         ),
-        (["--subset", "hrad"], "error: no subset named 'hrad' (subsets: hard)"),
     ],
 )
 def test_list_explains_a_selection_it_cannot_make(args: list[str], message: str, bank: Path):
@@ -199,16 +198,6 @@ def test_commands_stop_on_bad_content_before_writing_anything(
         "prepdeck: 1 error in 1 file",
     ]
     assert not (tmp_path / "out").exists()
-
-
-def test_check_without_a_bank_names_the_missing_file(tmp_path: Path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    result = run("check", "--content", "nowhere")
-    assert result.exit_code == 1
-    assert result.stderr.splitlines() == [
-        "nowhere/bank.yaml:1: error: no bank.yaml found in nowhere",
-        "prepdeck: 1 error in 1 file",
-    ]
 
 
 # Help and version.

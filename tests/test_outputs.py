@@ -1,0 +1,124 @@
+"""Outputs a user can trust: sized names, --clean, and themes laid over the built-in templates."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from malformed import write_bank
+
+from generator.build import sized_name
+from generator.cli import main
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args), prog_name="prepdeck")
+
+
+@pytest.fixture
+def bank(tmp_path: Path, monkeypatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    return write_bank(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("paper", "card", "names"),
+    [
+        ("a4", "95x65", ["x.apkg", "x-cheatsheet.pdf", "x-flashcards.pdf"]),
+        ("letter", "95x65", ["x.apkg", "x-cheatsheet-letter.pdf", "x-flashcards-letter.pdf"]),
+        ("a4", "business", ["x.apkg", "x-cheatsheet.pdf", "x-flashcards-business.pdf"]),
+        ("letter", "index-3x5", ["x.apkg", "x-cheatsheet-letter.pdf", "x-flashcards-letter-index-3x5.pdf"]),
+    ],
+)
+def test_file_names_say_paper_and_card_size_when_not_the_defaults(paper, card, names):
+    assert [sized_name(n, paper, card) for n in ["x.apkg", "x-cheatsheet.pdf", "x-flashcards.pdf"]] == names
+
+
+def test_clean_removes_only_older_outputs_prepdeck_made(bank: Path, tmp_path: Path):
+    out = tmp_path / "build"
+    assert run("build", "--only", "anki", "--id", "q1", "--name", "old").exit_code == 0
+    assert run("build", "--only", "anki", "--id", "q2", "--name", "changed").exit_code == 0
+    (out / "test-changed.apkg").write_bytes(b"edited by hand")
+    (out / "mine.apkg").write_bytes(b"not prepdeck's")
+    kept = run("build", "--only", "anki")
+    assert kept.exit_code == 0, kept.output
+    assert (out / "test-old.apkg").exists()  # no --clean: nothing removed
+    result = run("build", "--only", "anki", "--clean")
+    assert result.exit_code == 0, result.output
+    assert "  removed build/test-old.apkg\n" in result.stdout
+    assert sorted(p.name for p in out.iterdir()) == [
+        ".prepdeck-outputs.json",
+        "mine.apkg",
+        "test-changed.apkg",
+        "test-hard.apkg",
+        "test.apkg",
+    ]
+    assert (out / "test-changed.apkg").read_bytes() == b"edited by hand"
+
+
+def deck_css(path: Path) -> str:
+    import json
+    import sqlite3
+    import tempfile
+
+    with zipfile.ZipFile(path) as archive, tempfile.TemporaryDirectory() as folder:
+        db = Path(folder) / "c.anki2"
+        db.write_bytes(archive.read("collection.anki2"))
+        models = json.loads(sqlite3.connect(db).execute("select models from col").fetchone()[0])
+    return "".join(m["css"] for m in models.values())
+
+
+def test_a_theme_replaces_one_stylesheet_and_keeps_the_rest(bank: Path, tmp_path: Path):
+    from generator.theme import builtin_templates
+
+    builtin = (builtin_templates() / "anki" / "style.css").read_text(encoding="utf-8")
+    theme = tmp_path / "theme" / "anki"
+    theme.mkdir(parents=True)
+    (theme / "style.css").write_text(builtin.replace("--accent: #1f5fa8;", "--accent: #c0392b;"))
+    assert run("build", "--only", "anki", "--out", "plain").exit_code == 0
+    result = run("build", "--only", "anki", "--out", "themed", "--templates", str(tmp_path / "theme"))
+    assert result.exit_code == 0, result.output
+    plain, themed = deck_css(tmp_path / "plain" / "test.apkg"), deck_css(tmp_path / "themed" / "test.apkg")
+    assert "--accent: #1f5fa8;" in plain
+    assert themed == plain.replace("--accent: #1f5fa8;", "--accent: #c0392b;")
+
+
+def test_bank_yaml_names_a_theme_inside_the_bank(bank: Path, tmp_path: Path):
+    (bank / "theme").mkdir()
+    (bank / "theme" / "cheatsheet.html.j2").write_text("<script>alert(1)</script>\n{{ ''.__class__ }}\n")
+    text = (bank / "bank.yaml").read_text()
+    (bank / "bank.yaml").write_text(text + "theme: theme\n")
+    result = run("build", "--only", "cheatsheet")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "content/theme/cheatsheet.html.j2:1: error: '<script' is not allowed in a theme: "
+        "cards and sheets run no script",
+        "content/theme/cheatsheet.html.j2:2: error: names with '__' are not allowed in a theme's "
+        "template expressions",
+        "prepdeck: 2 errors in 1 file",
+    ]
+    assert not (tmp_path / "build").exists()
+
+
+def test_a_theme_stylesheet_may_not_fetch_from_outside(bank: Path, tmp_path: Path):
+    (tmp_path / "theme" / "css").mkdir(parents=True)
+    (tmp_path / "theme" / "css" / "cheatsheet.css").write_text('@import url("https://example.com/x.css");\n')
+    (tmp_path / "theme" / "cheatsheet.css").write_text("p { color: red }\n")
+    result = run("build", "--only", "cheatsheet", "--templates", "theme")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "theme/css/cheatsheet.css:1: error: 'https://example.com/x.css' is fetched from outside the theme; "
+        "put the file in the theme folder and link it by a relative name",
+        "prepdeck: 1 error in 1 file",
+    ]
+    (tmp_path / "theme" / "css" / "cheatsheet.css").unlink()
+    warned = run("build", "--only", "cheatsheet", "--templates", "theme", "--strict")
+    assert warned.exit_code == 1
+    assert warned.stderr.splitlines() == [
+        "theme/cheatsheet.css:1: error: theme file 'cheatsheet.css' replaces no built-in file; "
+        "did you mean 'css/cheatsheet.css'?",
+        "prepdeck: 1 error in 1 file",
+    ]
