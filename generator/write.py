@@ -166,7 +166,7 @@ def _sync_directory(path: Path) -> None:
 
 
 #: What prepdeck wrote to an output directory, per bank: file name -> SHA-256 of its bytes.
-MANIFEST = ".prepdeck-outputs.json"
+MANIFEST = ".built-by-prepdeck.json"
 
 
 def _read_manifest(out: Path) -> dict[str, dict[str, str]]:

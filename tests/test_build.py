@@ -78,7 +78,7 @@ def earlier(first_build, tmp_path: Path) -> tuple[Path, Path, dict]:
 EXPECTED_FILES = sorted(
     [
         NOTES,
-        ".prepdeck-outputs.json",  # what prepdeck wrote, for --clean
+        ".built-by-prepdeck.json",  # what prepdeck wrote, for --clean
         "test.apkg",
         "test-cheatsheet.pdf",
         "test-flashcards.pdf",

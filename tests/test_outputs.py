@@ -50,7 +50,7 @@ def test_clean_removes_only_older_outputs_prepdeck_made(bank: Path, tmp_path: Pa
     assert result.exit_code == 0, result.output
     assert "  removed build/test-old.apkg\n" in result.stdout
     assert sorted(p.name for p in out.iterdir()) == [
-        ".prepdeck-outputs.json",
+        ".built-by-prepdeck.json",
         "mine.apkg",
         "test-changed.apkg",
         "test-hard.apkg",
