@@ -362,8 +362,8 @@ def _question(
     question_id = fields.text("id", pattern=SLUG, expected="a slug (lowercase letters, digits, hyphens)")
     stem = file.path.name.rsplit(".", 1)[0]
     if question_id and stem != question_id:
-        fields.fail(
-            f"the file is named '{file.path.name}' but the id is '{question_id}'; "
+        problems.warning(
+            f"{what}: the file is named '{file.path.name}' but the id is '{question_id}'; "
             f"rename the file to '{question_id}{file.path.suffix}' (never the id: Anki knows the note by it)",
             fields.values["id"].location,
         )

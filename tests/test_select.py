@@ -163,7 +163,10 @@ def test_a_subset_and_options_with_nothing_in_common_match_nothing(name, adhoc, 
 def test_an_unknown_subset_is_an_error_naming_the_known_ones():
     with pytest.raises(GeneratorError) as caught:
         select_subset(BANK, Selection(), "hrad")
-    assert str(caught.value) == "error: no subset named 'hrad' (subsets: alpha, parallel, hard)"
+    assert str(caught.value) == (
+        "error: --subset: unknown subset 'hrad'; did you mean 'hard'? "
+        "(this bank's subsets: alpha, parallel, hard)"
+    )
 
 
 def frozensets(values) -> st.SearchStrategy[frozenset]:

@@ -271,7 +271,15 @@ CASES = [
         {"questions/q1.yaml": None, "questions/q2.yaml": None},
         ("content/bank.yaml:1: error: the bank has no questions: add YAML files under content/questions",),
     ),
-    Case("no-bank-file", {"bank.yaml": None}, ("content/bank.yaml:1: error: no bank.yaml found in content",)),
+    Case(
+        "no-bank-file",
+        {"bank.yaml": None},
+        (
+            "error: no bank.yaml in 'content': pass --content with the folder that holds bank.yaml, "
+            "or start a bank with 'prepdeck init content'",
+        ),
+        summary="prepdeck: 1 error",
+    ),
     Case("empty-file", {"questions/q1.yaml": "# nothing yet\n"}, (f"{Q1_PATH}:1: error: file is empty",)),
     Case(
         "not-utf8",

@@ -1,0 +1,32 @@
+"""Companion examples: each region is the code a card shows, and tests/ runs it."""
+
+
+# region mutable-default
+def append_shared(item, items=[]):  # noqa: B006 - the bug this card is about
+    items.append(item)
+    return items
+
+
+def append_fresh(item, items=None):
+    items = [] if items is None else items
+    items.append(item)
+    return items
+
+
+# endregion
+
+
+# region binary-search
+def lower_bound(values, target):
+    """Return the first index whose value is >= target (len(values) if none)."""
+    lo, hi = 0, len(values)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if values[mid] < target:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+# endregion
