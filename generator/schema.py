@@ -157,6 +157,15 @@ def question_schema() -> dict[str, Any]:
         "required": ["file", "region"],
         "additionalProperties": False,
     }
+    follow_up = {
+        "type": "object",
+        "properties": {
+            "question": _described(TEXT, "The follow-up question, Markdown."),
+            "answer": _described(TEXT, "Its answer, Markdown."),
+        },
+        "required": ["question", "answer"],
+        "additionalProperties": False,
+    }
     properties = {
         "id": _described(SLUG_TEXT, "Permanent: Anki identifies the note by it; the file is named after it."),
         "number": _described({"type": "integer", "minimum": 1}, "Order in decks and sheets; unique."),
@@ -168,7 +177,9 @@ def question_schema() -> dict[str, Any]:
         "rarity": {"description": "How often it is asked.", "enum": [r.value for r in Rarity]},
         "difficulty": {"description": "How hard it is.", "enum": [d.value for d in Difficulty]},
         "tags": _list_of(TAG_TEXT, "Topic tags; '::' nests them (training::batch-size)."),
-        "follow_ups": _list_of(TEXT, "Follow-up questions, Markdown."),
+        "follow_ups": _list_of(
+            {"anyOf": [TEXT, follow_up]}, "Follow-up questions: text, or a question with its answer."
+        ),
         "pitfalls": _list_of(TEXT, "Common mistakes, Markdown."),
         "examples": _list_of_mappings(example, "Companion code examples a test runs."),
     }

@@ -35,7 +35,7 @@ def test_every_make_target_the_readme_names_exists():
         assert re.search(rf"^{target}:", makefile, flags=re.M), target
 
 
-@pytest.mark.parametrize("command", ["check", "list", "build", "release"])
+@pytest.mark.parametrize("command", ["check", "list", "build", "release", "init", "schema"])
 def test_every_command_has_help_with_an_example(command):
     result = CliRunner().invoke(main, [command, "--help"])
     assert result.exit_code == 0
@@ -43,8 +43,22 @@ def test_every_command_has_help_with_an_example(command):
     assert f"prepdeck {command}" in result.output
 
 
+NEW_BANK = [line for line in readme_commands("prepdeck") if "mybank" in line]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("line", readme_commands("prepdeck"))
+def test_readme_new_bank_commands_run_in_order(tmp_path: Path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    assert [shlex.split(line)[1] for line in NEW_BANK][:3] == ["init", "check", "build"]
+    for line in NEW_BANK:
+        result = CliRunner().invoke(main, shlex.split(line)[1:])
+        assert result.exit_code == 0, (line, result.output)
+    assert (tmp_path / "out" / "my-bank.apkg").is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("line", [line for line in readme_commands("prepdeck") if line not in NEW_BANK])
 def test_readme_prepdeck_commands_run(line, tmp_path: Path, monkeypatch):
     monkeypatch.chdir(ROOT)
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")

@@ -94,7 +94,7 @@ def test_builds_after_a_release_are_byte_identical_in_a_separate_repository_and_
         return snapshot(out)
 
     first, second = outputs(repo, "repo-1"), outputs(repo, "repo-2")
-    assert first == second and set(first) == {"test.apkg", "test-cheatsheet.pdf"}
+    assert first == second and set(first) == {"test.apkg", "test-cheatsheet.pdf", ".built-by-prepdeck.json"}
     assert outputs(copy, "copy-1") == outputs(copy, "copy-2") == first
     subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
     subprocess.run([*git, "commit", "-qm", "release"], cwd=repo, check=True)

@@ -35,6 +35,10 @@ EXPRESSIBLE = {
     "example-path-absolute",
     "example-path-dotdot",
     "file-not-a-mapping",
+    "follow-up-answer-as-list",
+    "follow-up-as-list",
+    "follow-up-misspelled-field",
+    "follow-up-without-answer",
     "key-point-group-empty",
     "line-break-in-id",
     "list-as-text",
@@ -129,6 +133,7 @@ def test_the_format_reference_documents_every_field():
         *question["properties"],
         *question["properties"]["key_points"]["items"]["properties"],
         *question["properties"]["examples"]["items"]["properties"],
+        *question["properties"]["follow_ups"]["anyOf"][1]["anyOf"][1]["properties"],
     ]
     missing = [name for name in names if f"| `{name}` |" not in doc]
     assert missing == []
