@@ -8,33 +8,39 @@ from scipy import stats
 
 
 # region drift-checks
-def psi(reference: np.ndarray, current: np.ndarray, bins: int = 10, eps: float = 1e-4) -> float:
-    """Population Stability Index over deciles of the reference; ~0.1 moderate, > 0.2 major shift."""
-    edges = np.unique(np.quantile(reference, np.linspace(0, 1, bins + 1)[1:-1]))  # inner cut points
+def psi(reference, current, bins: int = 10, eps: float = 1e-4) -> float:
+    """Population Stability Index on reference deciles: ~0.1 moderate,
+    > 0.2 a major shift."""
+    cuts = np.quantile(reference, np.linspace(0, 1, bins + 1)[1:-1])
+    edges = np.unique(cuts)  # values outside the range: outer bins
 
-    def shares(x: np.ndarray) -> np.ndarray:  # values beyond the reference range land in the outer bins
-        counts = np.bincount(np.searchsorted(edges, x, side="right"), minlength=len(edges) + 1)
-        return np.clip(counts / len(x), eps, None)  # an empty bin would make the log infinite
+    def shares(x: np.ndarray) -> np.ndarray:
+        bins = np.searchsorted(edges, x, side="right")
+        counts = np.bincount(bins, minlength=len(edges) + 1)
+        return np.clip(counts / len(x), eps, None)  # no log(0)
 
     ref, cur = shares(reference), shares(current)
     return float(np.sum((cur - ref) * np.log(cur / ref)))
 
 
-def drift_check(reference, current, psi_threshold: float = 0.2, alpha: float = 0.01) -> dict:
-    """Alarm only when the shift is both large (PSI) and statistically real (KS).
-
-    With millions of rows KS alone flags negligible shifts; with a few hundred PSI is noisy.
-    """
+def drift_check(reference, current, max_psi=0.2, alpha=0.01) -> dict:
+    """Alarm only when the shift is large (PSI) and real (KS): with
+    millions of rows KS flags trivia; with hundreds, PSI is noise."""
     value = psi(np.asarray(reference), np.asarray(current))
-    p_value = float(stats.ks_2samp(reference, current).pvalue)
-    return {"psi": value, "ks_pvalue": p_value, "drift": value > psi_threshold and p_value < alpha}
+    p = float(stats.ks_2samp(reference, current).pvalue)
+    drift = value > max_psi and p < alpha
+    return {"psi": value, "ks_pvalue": p, "drift": drift}
 
 
-def drift_by_slice(reference: pd.DataFrame, current: pd.DataFrame, feature: str, by: str) -> dict:
-    """Drift confined to one cohort is diluted in the global distribution: check each slice too."""
-    report = {"global": drift_check(reference[feature], current[feature])}
-    for name, cur in current.groupby(by):
-        report[name] = drift_check(reference.loc[reference[by] == name, feature], cur[feature])
+def drift_by_slice(reference, current, feature: str, by: str) -> dict:
+    """Drift in one cohort is diluted globally: check each slice too."""
+    whole = drift_check(reference[feature], current[feature])
+    report, known = {"global": whole}, dict(tuple(reference.groupby(by)))
+    for name, values in current.groupby(by)[feature]:
+        if name in known:
+            report[name] = drift_check(known[name][feature], values)
+        else:  # e.g. a new country: drift by definition
+            report[name] = {"new_slice": True, "drift": True}
     return report
     # endregion
 

@@ -7,23 +7,27 @@ from torch import nn
 
 
 # region autocast-step
-def amp_settings(device_type: str) -> tuple[torch.dtype, torch.amp.GradScaler]:
-    """float16 needs loss scaling; bfloat16 has float32's exponent range, so it does not."""
-    dtype = torch.float16 if device_type == "cuda" else torch.bfloat16
-    return dtype, torch.amp.GradScaler(device_type, enabled=dtype == torch.float16)
+def amp_dtype(device_type: str) -> torch.dtype:
+    """bf16 where the hardware has it (Ampere or newer, CPUs); fp16 on
+    older GPUs (V100, T4), which needs loss scaling: bf16 keeps fp32's
+    exponent range, fp16 flushes gradients below ~6e-8 to zero."""
+    if device_type == "cuda" and not torch.cuda.is_bf16_supported():
+        return torch.float16
+    return torch.bfloat16
 
 
-def train_step(model, optimizer, scaler, x, y, device_type: str, dtype: torch.dtype) -> float:
-    """One optimizer step under automatic mixed precision; returns the loss."""
+def train_step(model, optimizer, scaler, x, y, dtype) -> float:
+    """One optimizer step under automatic mixed precision; the loss."""
     optimizer.zero_grad(set_to_none=True)
-    # Weights stay float32; matmuls run in low precision, reductions and softmax in float32.
-    with torch.autocast(device_type=device_type, dtype=dtype):
+    # Weights stay fp32; matmuls run in low precision, softmax in fp32.
+    with torch.autocast(device_type=x.device.type, dtype=dtype):
         loss = nn.functional.cross_entropy(model(x), y)
-    scaler.scale(loss).backward()  # multiply by S so small fp16 gradients do not flush to zero
-    scaler.unscale_(optimizer)  # back to true gradients before clipping
+    # With fp16, GradScaler(enabled=True); with bf16 these are no-ops.
+    scaler.scale(loss).backward()  # × S: small grads stay nonzero
+    scaler.unscale_(optimizer)  # true gradients before clipping
     nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
-    scaler.step(optimizer)  # skips the step if any gradient is inf/NaN
-    scaler.update()  # lowers S after an overflow, raises it after a run of good steps
+    scaler.step(optimizer)  # skipped if any gradient is inf/NaN
+    scaler.update()  # S halves after an overflow, grows after good runs
     return loss.item()
     # endregion
 
@@ -36,15 +40,19 @@ def make_classification(n: int = 1024, seed: int = 0) -> tuple[torch.Tensor, tor
     return x, y
 
 
-def train(steps: int = 300, seed: int = 0, device_type: str | None = None) -> list[float]:
+def train(
+    steps: int = 300, seed: int = 0, device_type: str | None = None, dtype: torch.dtype | None = None
+) -> tuple[list[float], torch.amp.GradScaler]:
+    """Train a small classifier; ``dtype`` overrides the device's choice (fp16 runs on CPU too)."""
     device_type = device_type or ("cuda" if torch.cuda.is_available() else "cpu")
+    dtype = dtype or amp_dtype(device_type)
     torch.manual_seed(seed)
     model = nn.Sequential(nn.Linear(2, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 2))
     model.to(device_type)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
-    dtype, scaler = amp_settings(device_type)
+    scaler = torch.amp.GradScaler(device_type, enabled=dtype == torch.float16)
     x, y = (t.to(device_type) for t in make_classification(seed=seed))
-    return [train_step(model, optimizer, scaler, x, y, device_type, dtype) for _ in range(steps)]
+    return [train_step(model, optimizer, scaler, x, y, dtype) for _ in range(steps)], scaler
 
 
 def fp16_backward_gradient(true_gradient: float = 1e-8, loss_scale: float = 1.0) -> float:
@@ -61,7 +69,7 @@ def fp16_backward_gradient(true_gradient: float = 1e-8, loss_scale: float = 1.0)
 
 
 if __name__ == "__main__":
-    losses = train()
+    losses, _ = train()
     print(f"loss {losses[0]:.3f} -> {losses[-1]:.3f}")
     print("fp16 gradient, no scaling:", fp16_backward_gradient())
     print("fp16 gradient, scaled by 2**14:", fp16_backward_gradient(loss_scale=2.0**14))

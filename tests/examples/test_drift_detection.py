@@ -48,3 +48,13 @@ def test_per_slice_check_catches_drift_confined_to_one_cohort(reference):
     assert report["global"]["psi"] < 0.05
     assert report["NZ"]["drift"]
     assert [name for name, check in report.items() if check["drift"]] == ["NZ"]
+
+
+def test_a_slice_missing_from_the_reference_is_reported_not_a_crash(reference):
+    current = dd.make_traffic(seed=1)
+    current.loc[current.index[:300], "country"] = "BR"  # a market launched after the reference window
+    report = dd.drift_by_slice(reference, current, "basket", by="country")
+
+    assert report["BR"] == {"new_slice": True, "drift": True}
+    assert [name for name, check in report.items() if check["drift"]] == ["BR"]
+    assert set(report) == {"global", "US", "DE", "FR", "NZ", "BR"}

@@ -1,5 +1,6 @@
 import math
 
+import pytest
 import torch
 from example_support import assert_fits_on_card, load_example
 from torch import nn
@@ -11,22 +12,54 @@ def test_region_fits_on_a_card():
     assert_fits_on_card("mixed_precision.py", "autocast-step")
 
 
-def test_cpu_uses_bfloat16_without_a_grad_scaler():
-    dtype, scaler = amp.amp_settings("cpu")
-    assert dtype == torch.bfloat16
-    assert not scaler.is_enabled()
+@pytest.mark.parametrize(
+    ("device_type", "bf16_supported", "expected"),
+    [
+        ("cpu", False, torch.bfloat16),
+        ("cuda", True, torch.bfloat16),  # Ampere or newer
+        ("cuda", False, torch.float16),  # V100, T4
+    ],
+)
+def test_bfloat16_wherever_the_hardware_has_it(monkeypatch, device_type, bf16_supported, expected):
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: bf16_supported)
+    assert amp.amp_dtype(device_type) == expected
+
+
+def test_autocast_runs_the_matmul_in_low_precision_and_keeps_fp32_weights():
     linear = nn.Linear(4, 4)
-    with torch.autocast(device_type="cpu", dtype=dtype):
+    with torch.autocast(device_type="cpu", dtype=amp.amp_dtype("cpu")):
         out = linear(torch.randn(2, 4))
     assert out.dtype == torch.bfloat16  # the matmul really ran in low precision
     assert linear.weight.dtype == torch.float32  # master weights stay float32
 
 
-def test_autocast_training_converges():
-    losses = amp.train(steps=300, seed=0, device_type="cpu")
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_autocast_training_converges(dtype):
+    losses, scaler = amp.train(steps=300, device_type="cpu", dtype=dtype)
     assert all(math.isfinite(loss) for loss in losses)
     assert losses[0] > 0.6  # about log(2): chance level for two classes
     assert losses[-1] < 0.1 * losses[0]
+    assert scaler.is_enabled() == (dtype == torch.float16)  # fp16 ran scale/unscale_/step/update
+    if dtype == torch.float16:
+        assert scaler.get_scale() >= 2.0**16  # grew from its initial 2**16 over runs of good steps
+
+
+def test_an_overflowing_fp16_step_is_skipped_and_the_scale_halves():
+    torch.manual_seed(0)
+    model = nn.Linear(2, 2)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    # A scale above fp16's maximum (65504): the scaled gradients overflow to inf.
+    scaler = torch.amp.GradScaler("cpu", init_scale=2.0**40)
+    x, y = torch.randn(4, 2), torch.tensor([0, 1, 0, 1])
+    before = [p.detach().clone() for p in model.parameters()]
+
+    amp.train_step(model, optimizer, scaler, x, y, torch.float16)
+
+    assert all(torch.equal(b, p) for b, p in zip(before, model.parameters(), strict=True))  # skipped
+    assert scaler.get_scale() == 2.0**39
+    scaler.update(2.0**10)  # a scale fp16 can hold: the next step goes through
+    amp.train_step(model, optimizer, scaler, x, y, torch.float16)
+    assert not all(torch.equal(b, p) for b, p in zip(before, model.parameters(), strict=True))
 
 
 def test_small_gradient_underflows_in_float16_but_survives_loss_scaling():
