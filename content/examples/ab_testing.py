@@ -2,37 +2,46 @@
 
 from __future__ import annotations
 
+import bisect
 import hashlib
+import itertools
 import math
 
 from scipy.stats import norm
 
+BUCKETS = 10_000  # allocation granularity: 0.01% of traffic
+
 
 # region bucketing-and-test
-def assign(user_id: str, experiment: str, variants: tuple[str, ...] = ("control", "treatment")) -> str:
-    """Same user + experiment -> same variant on every call and server; salting by experiment
-    name makes assignments independent across experiments."""
+def assign(user_id: str, experiment: str, split: dict) -> str:
+    """Same user, same variant, on any server; salted per experiment.
+    Variants own fixed bucket ranges, so ramping the last from 1% to
+    50% only moves users into it: no one in it is reshuffled."""
+    if not math.isclose(sum(split.values()), 1):
+        raise ValueError(f"shares sum to {sum(split.values())}, not 1")
     digest = hashlib.sha256(f"{experiment}:{user_id}".encode()).digest()
-    return variants[int.from_bytes(digest[:8], "big") % len(variants)]
+    bucket = int.from_bytes(digest[:8], "big") % BUCKETS
+    edges = itertools.accumulate(split.values())
+    ranges = [round(edge * BUCKETS) for edge in edges]  # up to BUCKETS
+    return list(split)[bisect.bisect_right(ranges, bucket)]
 
 
-def two_proportion_ztest(conversions_a: int, n_a: int, conversions_b: int, n_b: int) -> tuple[float, float]:
-    """z statistic and two-sided p-value for H0: p_a == p_b (pooled standard error)."""
-    p_a, p_b = conversions_a / n_a, conversions_b / n_b
-    pooled = (conversions_a + conversions_b) / (n_a + n_b)
+def two_proportion_ztest(conv_a: int, n_a: int, conv_b: int, n_b: int):
+    """z and two-sided p-value for H0: p_a == p_b (pooled SE)."""
+    pooled = (conv_a + conv_b) / (n_a + n_b)
     se = math.sqrt(pooled * (1 - pooled) * (1 / n_a + 1 / n_b))
-    z = (p_b - p_a) / se
+    z = (conv_b / n_b - conv_a / n_a) / se
     return z, float(2 * norm.sf(abs(z)))
 
 
-def sample_size_per_arm(baseline: float, mde: float, alpha: float = 0.05, power: float = 0.8) -> int:
-    """Users per arm to detect an absolute lift ``mde`` with a two-sided test (normal approximation)."""
+def sample_size_per_arm(baseline, mde, alpha=0.05, power=0.8) -> int:
+    """Users per arm to detect an absolute lift ``mde``, two-sided."""
     p1, p2 = baseline, baseline + mde
     p_bar = (p1 + p2) / 2
     z_alpha, z_power = norm.ppf(1 - alpha / 2), norm.ppf(power)
     n = (
-        z_alpha * math.sqrt(2 * p_bar * (1 - p_bar))  # spread under H0 (pooled)
-        + z_power * math.sqrt(p1 * (1 - p1) + p2 * (1 - p2))  # spread under H1
+        z_alpha * math.sqrt(2 * p_bar * (1 - p_bar))  # spread under H0
+        + z_power * math.sqrt(p1 * (1 - p1) + p2 * (1 - p2))  # under H1
     ) ** 2 / mde**2
     return math.ceil(n)
     # endregion

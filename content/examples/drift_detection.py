@@ -9,8 +9,7 @@ from scipy import stats
 
 # region drift-checks
 def psi(reference, current, bins: int = 10, eps: float = 1e-4) -> float:
-    """Population Stability Index on reference deciles: ~0.1 moderate,
-    > 0.2 a major shift."""
+    """PSI on reference deciles: ~0.1 moderate, > 0.2 a major shift."""
     cuts = np.quantile(reference, np.linspace(0, 1, bins + 1)[1:-1])
     edges = np.unique(cuts)  # values outside the range: outer bins
 
@@ -24,8 +23,8 @@ def psi(reference, current, bins: int = 10, eps: float = 1e-4) -> float:
 
 
 def drift_check(reference, current, max_psi=0.2, alpha=0.01) -> dict:
-    """Alarm only when the shift is large (PSI) and real (KS): with
-    millions of rows KS flags trivia; with hundreds, PSI is noise."""
+    """Alarm when the shift is large (PSI) and real (KS): alone, KS
+    flags trivia at scale and PSI is noisy on small samples."""
     value = psi(np.asarray(reference), np.asarray(current))
     p = float(stats.ks_2samp(reference, current).pvalue)
     drift = value > max_psi and p < alpha

@@ -37,12 +37,13 @@ def speedup_by_batch(model, quantized, sizes=(1, 8, 64, 256)):
         xs = {n: torch.randn(n, 256) for n in sizes}
         return {n: time_ratio(model, quantized, xs[n]) for n in sizes}
 
+    # endregion
+
 
 def serialized_bytes(model: nn.Module) -> int:
     buffer = io.BytesIO()
     torch.save(model.state_dict(), buffer)
     return buffer.getbuffer().nbytes
-    # endregion
 
 
 def time_ratio(slow: Callable, fast: Callable, x: torch.Tensor, rounds: int = 9, calls: int = 10) -> float:

@@ -75,7 +75,7 @@ class BatchingServer:
         while True:
             batch = await self.next_batch()
             live = [(x, f) for x, f in batch if not f.done()]
-            if live:  # a timed-out caller's future is cancelled
+            if live:  # a timed-out caller's future is canceled
                 await self.run(live)
         # endregion
 

@@ -41,7 +41,7 @@ def read_region(relative_path: str, region: str) -> str:
     uses, so a test that runs a module checks exactly what the learner reads.
     """
     file = f"examples/{relative_path}"
-    for question in _shipped_bank().questions:
+    for question in shipped_bank().questions:
         for example in question.examples:
             if example.file == file and example.region == region:
                 return example.code
@@ -49,7 +49,8 @@ def read_region(relative_path: str, region: str) -> str:
 
 
 @functools.cache
-def _shipped_bank():
+def shipped_bank():
+    """The bank under content/, validated as the build does (once per session)."""
     return check(EXAMPLES_DIR.parent).bank
 
 

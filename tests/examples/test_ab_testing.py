@@ -1,3 +1,4 @@
+import itertools
 import math
 from collections import Counter
 
@@ -8,6 +9,8 @@ from scipy.stats import chi2_contingency, norm
 
 ab = load_example("ab_testing")
 
+HALF = {"control": 0.5, "treatment": 0.5}
+
 
 def test_region_fits_on_a_card():
     assert_fits_on_card("ab_testing.py", "bucketing-and-test")
@@ -15,31 +18,47 @@ def test_region_fits_on_a_card():
 
 def test_assignment_is_deterministic_and_process_independent():
     users = [f"user-{i}" for i in range(8)]
-    first = [ab.assign(u, "checkout-button") for u in users]
-    assert first == [ab.assign(u, "checkout-button") for u in users]
+    first = [ab.assign(u, "checkout-button", HALF) for u in users]
+    assert first == [ab.assign(u, "checkout-button", HALF) for u in users]
     # Golden values: sha256 does not change between processes, unlike Python's salted hash().
     assert first == [
         "control",
+        "control",
+        "control",
         "treatment",
         "control",
         "treatment",
-        "treatment",
         "control",
-        "treatment",
         "treatment",
     ]
 
 
 def test_assignment_is_balanced_and_independent_across_experiments():
     users = [f"user-{i}" for i in range(100_000)]
-    a = [ab.assign(u, "checkout-button") for u in users]
-    b = [ab.assign(u, "new-ranker") for u in users]
+    a = [ab.assign(u, "checkout-button", HALF) for u in users]
+    b = [ab.assign(u, "new-ranker", HALF) for u in users]
     assert abs(Counter(a)["treatment"] / len(users) - 0.5) < 0.01  # sd is 0.0016
     same = sum(x == y for x, y in zip(a, b, strict=True)) / len(users)
     assert abs(same - 0.5) < 0.01  # a different salt reshuffles everyone
 
-    three = Counter(ab.assign(u, "pricing", ("a", "b", "c")) for u in users[:30_000])
+    three = Counter(ab.assign(u, "pricing", {"a": 1 / 3, "b": 1 / 3, "c": 1 / 3}) for u in users[:30_000])
     assert all(abs(count / 30_000 - 1 / 3) < 0.015 for count in three.values())
+
+
+def test_uneven_splits_and_ramps_never_reshuffle_assigned_users():
+    users = [f"user-{i}" for i in range(50_000)]
+    ramp = [{"control": 1 - t, "treatment": t} for t in (0.01, 0.05, 0.2, 0.5)]
+    stages = [[ab.assign(u, "new-ranker", split) for u in users] for split in ramp]
+    for split, stage in zip(ramp, stages, strict=True):
+        share = Counter(stage)["treatment"] / len(users)
+        assert abs(share - split["treatment"]) < 0.01
+    for before, after in itertools.pairwise(stages):
+        # Everyone in treatment stays there as it grows; only control users move over.
+        assert all(b == "control" or a == "treatment" for b, a in zip(before, after, strict=True))
+    uneven = Counter(ab.assign(u, "pricing", {"a": 0.7, "b": 0.2, "c": 0.1}) for u in users)
+    assert [round(uneven[v] / len(users), 2) for v in "abc"] == [0.7, 0.2, 0.1]
+    with pytest.raises(ValueError, match=r"sum to 0\.9"):
+        ab.assign("user-1", "pricing", {"a": 0.5, "b": 0.4})
 
 
 def test_z_test_matches_the_chi_square_test_of_the_2x2_table():
