@@ -57,6 +57,7 @@ def _lexer(language: str):
 _formatter = HtmlFormatter(cssclass=CODE_CLASS, wrapcode=False)
 
 
+@functools.lru_cache(maxsize=4096)  # the deck and the site show the same code; a rebuild most of it again
 def highlight(code: str, language: str) -> Markup:
     """Highlight code as ``<div class="code"><pre>…</pre></div>`` with Pygments CSS classes."""
     return Markup(pygments_highlight(code, _lexer(language), _formatter).strip())
