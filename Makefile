@@ -53,7 +53,14 @@ bench: $(DEV_STAMP)
 screenshots: build $(DEV_STAMP)
 	$(BIN)/python scripts/screenshots.py --build $(OUT) --out docs
 
+# The card browser tests need Debian's chromium; CI (CI=true) installs it when it is missing,
+# and a developer machine without it reports those tests as skipped.
+CHROMIUM ?= $(or $(PREPDECK_CHROMIUM),/usr/bin/chromium)
+
 test: $(DEV_STAMP)
+	@if [ "$$CI" = true ] && [ ! -x $(CHROMIUM) ]; then \
+	  echo "installing chromium for the card browser tests"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; fi
 	$(BIN)/prepdeck check --strict --content content
 	$(BIN)/prepdeck release --dry-run --content content
 	$(BIN)/python -m pytest

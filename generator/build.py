@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TEMPLATES = builtin_templates()
 ALL_OUTPUTS = frozenset(OutputKind)
+#: Outputs rendered in the build's own process: quick ones, not worth a worker.
+IN_PROCESS = frozenset({OutputKind.ANKI, OutputKind.SITE})
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +169,10 @@ def renderer(kind: OutputKind) -> Renderer:
         from generator.render.cheatsheet import render_cheatsheet
 
         return render_cheatsheet
+    if kind is OutputKind.SITE:
+        from generator.render.site import render_site
+
+        return render_site
     from generator.render.flashcards import render_flashcards
 
     return render_flashcards
@@ -317,7 +323,7 @@ def _render_all(
     and running ones stopped, so the build ends now rather than after them.
     """
     workers = workers or os.cpu_count() or 1
-    pdf_jobs = [job for job in jobs if job[0] is not OutputKind.ANKI]
+    pdf_jobs = [job for job in jobs if job[0] not in IN_PROCESS]
     results: dict[int, Rendered] = {}
 
     def done(index: int, rendered: Rendered) -> None:
@@ -340,10 +346,10 @@ def _render_all(
             futures = {
                 index: pool.submit(_render_job, job)
                 for index, job in enumerate(jobs)
-                if job[0] is not OutputKind.ANKI
+                if job[0] not in IN_PROCESS
             }
             for index, job in enumerate(jobs):
-                if job[0] is OutputKind.ANKI:
+                if job[0] in IN_PROCESS:
                     done(index, _render_job(job))
             for index, future in futures.items():
                 done(index, future.result())

@@ -50,6 +50,7 @@ class OutputKind(enum.Enum):
     ANKI = "anki"
     CHEATSHEET = "cheatsheet"
     FLASHCARDS = "flashcards"
+    SITE = "site"  # a static study site: a folder <stem>-site/
 
 
 @dataclass(frozen=True, slots=True)

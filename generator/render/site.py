@@ -1,0 +1,214 @@
+"""Render a bank as a static study site: ``<stem>-site/`` with an index, a page per question and a quiz.
+
+The site is a plain folder that works from ``file://`` and on any static host:
+no server-side code, and every asset (CSS, JavaScript, the search index) is a
+file beside the pages, so nothing is ever fetched from elsewhere. Each question
+page shows the cards exactly as Anki renders them: the notes come from the
+deck's own ``bank_notes`` and their sides from the note types' card templates
+(``generator.render.reviewer``), styled by the deck's CSS.
+
+Content stays data: every page carries a Content-Security-Policy that allows
+scripts from the site's own files only, the card HTML is the deck's escaped
+field HTML, and the search index is JSON that the site's script reads as text.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import json
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+from markupsafe import Markup
+
+from generator.errors import Problem
+from generator.model import Artifact, Bank, Category, Question
+from generator.render import Rendered, RenderOptions, markup
+from generator.render.anki import bank_notes
+from generator.render.reviewer import Card, note_cards
+
+log = logging.getLogger(__name__)
+
+#: Files copied as they are from ``templates/site/`` into ``assets/``.
+STATIC_ASSETS = ("site.css", "site.js", "theme.js")
+#: The Content-Security-Policy of every page: own scripts only, no requests elsewhere.
+#: Inline styles stay allowed: the deck's category badge sets its colour in a style attribute.
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'"
+)
+_TAGS = re.compile(r"<[^>]+>")
+_SPACE = re.compile(r"\s+")
+# What separates words for the search; site.js splits a query the same way.
+_WORD_BREAK = re.compile(r"[\W_]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One question as the site shows it: its cards and the values the index filters by."""
+
+    question: Question
+    category: Category
+    card: Card  # the question card
+    clozes: tuple[tuple[Card, ...], ...]  # the cards of each cloze note, in key-point order
+    tags: tuple[str, ...]  # its own tags and every ancestor (``a::b`` gives ``a`` too)
+    search: str  # lowercased plain text of the question and its answer
+
+
+def site_dir(stem: str) -> str:
+    """Return the folder name of a target's site, relative to the output directory."""
+    return f"{stem}-site"
+
+
+def render_site(bank: Bank, stem: str, options: RenderOptions) -> Rendered:
+    """Render the site of ``bank`` as ``<stem>-site/``: index, quiz, one page per question, assets.
+
+    Reads ``options.templates / "site"`` and the deck's templates; writes nothing and
+    reads no clock, so two renders give the same bytes.
+    """
+    warnings: list[Problem] = []
+    entries: list[Entry] = []
+    card_css = ""
+    for category, question, notes in bank_notes(bank, options.templates, warnings):
+        card = note_cards(notes[0])[0]
+        clozes = tuple(tuple(note_cards(note)) for note in notes[1:])
+        entries.append(
+            Entry(question, category, card, clozes, _tag_closure(question.tags), _search_text(question))
+        )
+        card_css = notes[0].model.css  # both note types share the deck's CSS
+    env = _environment(options.templates / "site")
+    folder = site_dir(stem)
+    context = {"bank": bank, "stem": stem, "csp": CSP, "storage_key": f"prepdeck:{bank.id}:{stem}"}
+    files: list[tuple[str, bytes]] = []
+    index_entries = sorted(entries, key=lambda e: e.question.number)
+    files.append(
+        (
+            "index.html",
+            _page(
+                env,
+                "index.html",
+                context,
+                root="",
+                entries=index_entries,
+                filters=_filters(bank, index_entries),
+            ),
+        )
+    )
+    files.append(("quiz.html", _page(env, "quiz.html", context, root="", entries=index_entries)))
+    for position, entry in enumerate(index_entries):
+        previous = index_entries[position - 1] if position else None
+        following = index_entries[position + 1] if position + 1 < len(index_entries) else None
+        files.append(
+            (
+                f"q/{entry.question.id}.html",
+                _page(
+                    env,
+                    "question.html",
+                    context,
+                    root="../",
+                    entry=entry,
+                    previous=previous,
+                    next=following,
+                    position=position + 1,
+                    total=len(index_entries),
+                ),
+            )
+        )
+    files.append(("assets/card.css", card_css.encode()))
+    for name in STATIC_ASSETS:
+        files.append((f"assets/{name}", _static(options.templates / "site", name)))
+    files.append(("assets/search-index.js", _search_index(index_entries)))
+    artifacts = tuple(Artifact(f"{folder}/{name}", data) for name, data in files)
+    log.debug("%s: %d pages", folder, sum(name.endswith(".html") for name, _ in files))
+    return Rendered(artifacts, tuple(warnings))
+
+
+def _page(env: jinja2.Environment, name: str, context: dict, **values: object) -> bytes:
+    return env.get_template(name).render(**context, **values).encode()
+
+
+@functools.lru_cache(maxsize=32)
+def _static_cached(path: Path, mtime: int) -> bytes:
+    return path.read_bytes()
+
+
+def _static(folder: Path, name: str) -> bytes:
+    path = folder / name
+    return _static_cached(path, path.stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _environment(folder: Path) -> jinja2.Environment:
+    """Return the site's template environment; it reloads a template whose file changed."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(folder),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["markdown_inline"] = markup.markdown_inline
+    env.filters["trusted"] = Markup  # the deck's card HTML, escaped when its fields were made
+    return env
+
+
+def _tag_closure(tags: Sequence[str]) -> tuple[str, ...]:
+    """Return the tags with every ancestor, so filtering by ``a`` finds ``a::b`` as the CLI does."""
+    closure: list[str] = []
+    for tag in tags:
+        parts = tag.split("::")
+        for depth in range(1, len(parts) + 1):
+            ancestor = "::".join(parts[:depth])
+            if ancestor not in closure:
+                closure.append(ancestor)
+    return tuple(closure)
+
+
+def _filters(bank: Bank, entries: Sequence[Entry]) -> dict[str, list[tuple[str, str]]]:
+    """Return the filter menus: (value, label) pairs of the values the questions use."""
+    used = {e.question.category for e in entries}
+    difficulties = sorted({e.question.difficulty for e in entries})
+    rarities = sorted({e.question.rarity for e in entries})
+    tags = sorted({tag for e in entries for tag in e.tags})
+    return {
+        "category": [(c.slug, c.title) for c in bank.categories if c.slug in used],
+        "difficulty": [(d.value, d.label) for d in difficulties],
+        "rarity": [(r.value, r.label) for r in rarities],
+        "tag": [(t, t) for t in tags],
+    }
+
+
+def plain_text(text: str) -> str:
+    """Return Markdown as the plain text a reader sees."""
+    return _SPACE.sub(" ", html.unescape(_TAGS.sub(" ", str(markup.markdown(text))))).strip()
+
+
+def _search_text(question: Question) -> str:
+    """Return what the search matches: the question, its answer and every part of the answer."""
+    parts = [question.question, question.summary, question.answer]
+    for group in question.key_points:
+        parts += [group.title, *group.items]
+    for follow_up in question.follow_ups:
+        parts += [follow_up.question, follow_up.answer]
+    parts += list(question.pitfalls)
+    parts += [example.title for example in question.examples]
+    text = " ".join(plain_text(part) for part in parts if part).lower()
+    # Each word once, in order: the search matches word prefixes, so repeats add nothing.
+    return " ".join(dict.fromkeys(word for word in _WORD_BREAK.split(text) if word))
+
+
+def _search_index(entries: Sequence[Entry]) -> bytes:
+    """Return the search index as a script that defines data only (file:// forbids fetching JSON).
+
+    ``<``, ``>`` and ``&`` are escaped, so no text can close a script or start markup.
+    """
+    data = {entry.question.id: entry.search for entry in entries}
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=False)
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return f"window.prepdeckSearch = {text};\n".encode()
