@@ -4,7 +4,7 @@ The site is a plain folder that works from ``file://`` and on any static host:
 no server-side code, and every asset (CSS, JavaScript, the search index) is a
 file beside the pages, so nothing is ever fetched from elsewhere. Each question
 page shows the cards exactly as Anki renders them: the notes come from the
-deck's own ``bank_notes`` and their sides from the note types' card templates
+deck's own ``plan_deck`` and their sides from the note types' card templates
 (``generator.render.reviewer``), styled by the deck's CSS.
 
 Content stays data: every page carries a Content-Security-Policy that allows
@@ -23,13 +23,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import genanki
 import jinja2
 from markupsafe import Markup
 
-from generator.errors import Problem
 from generator.model import Artifact, Bank, Category, Question
 from generator.render import Rendered, RenderOptions, markup
-from generator.render.anki import bank_notes
+from generator.render.anki import QUESTION_FIELDS, plan_deck
 from generator.render.reviewer import Card, note_cards
 
 log = logging.getLogger(__name__)
@@ -71,16 +71,29 @@ def render_site(bank: Bank, stem: str, options: RenderOptions) -> Rendered:
     Reads ``options.templates / "site"`` and the deck's templates; writes nothing and
     reads no clock, so two renders give the same bytes.
     """
-    warnings: list[Problem] = []
-    entries: list[Entry] = []
+    plan = plan_deck(bank, options)
+    by_id: dict[str, list[genanki.Note]] = {}
     card_css = ""
-    for category, question, notes in bank_notes(bank, options.templates, warnings):
+    for deck in plan.decks:
+        for note in deck.notes:
+            if note.guid not in plan.tombstones:  # a retired question has no page
+                by_id.setdefault(html.unescape(note.fields[QUESTION_FIELDS.index("Id")]), []).append(note)
+                card_css = note.model.css  # both note types share the deck's CSS
+    entries: list[Entry] = []
+    for question in bank.questions:
+        notes = by_id[question.id]  # the question note first, then its cloze notes
         card = note_cards(notes[0])[0]
         clozes = tuple(tuple(note_cards(note)) for note in notes[1:])
         entries.append(
-            Entry(question, category, card, clozes, _tag_closure(question.tags), _search_text(question))
+            Entry(
+                question,
+                bank.category(question.category),
+                card,
+                clozes,
+                _tag_closure(question.tags),
+                _search_text(question),
+            )
         )
-        card_css = notes[0].model.css  # both note types share the deck's CSS
     env = _environment(options.templates / "site")
     folder = site_dir(stem)
     context = {"bank": bank, "stem": stem, "csp": CSP, "storage_key": f"prepdeck:{bank.id}:{stem}"}
@@ -125,7 +138,7 @@ def render_site(bank: Bank, stem: str, options: RenderOptions) -> Rendered:
     files.append(("assets/search-index.js", _search_index(index_entries)))
     artifacts = tuple(Artifact(f"{folder}/{name}", data) for name, data in files)
     log.debug("%s: %d pages", folder, sum(name.endswith(".html") for name, _ in files))
-    return Rendered(artifacts, tuple(warnings))
+    return Rendered(artifacts)
 
 
 def _page(env: jinja2.Environment, name: str, context: dict, **values: object) -> bytes:
