@@ -329,7 +329,7 @@ def _render_all(
     def done(index: int, rendered: Rendered) -> None:
         results[index] = rendered
         if progress:
-            names = ", ".join(a.name for a in rendered.artifacts)
+            names = ", ".join(dict.fromkeys(a.name.split("/")[0] for a in rendered.artifacts))
             progress(f"rendered {len(results)}/{len(jobs)} files: {names}")
 
     if workers > 1 and len(pdf_jobs) > 1:

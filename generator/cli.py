@@ -522,14 +522,22 @@ def build_command(
     if progress:
         click.echo("\r\033[K", err=True, nl=False)
     _report(report.warnings)
+    # A site is one output: its folder is listed once, with its number of files.
+    outputs: dict[Path, list[int]] = {}
     for path in report.files:
-        click.echo(f"  {path}  ({_human_size(path.stat().st_size)})")
+        parts = path.relative_to(out).parts
+        outputs.setdefault(out / parts[0], []).append(path.stat().st_size)
+    for path, sizes in outputs.items():
+        if len(sizes) == 1 and path.is_file():
+            click.echo(f"  {path}  ({_human_size(sizes[0])})")
+        else:
+            click.echo(f"  {path}/  ({_count(len(sizes), 'file')}, {_human_size(sum(sizes))})")
+    total = sum(size for sizes in outputs.values() for size in sizes)
     for path in report.removed:
         click.echo(f"  removed {path}")
-    total = sum(path.stat().st_size for path in report.files)
     counts = ", ".join(f"{t.stem}: {len(t.bank.questions)}" for t in report.targets)
     click.echo(
-        f"wrote {_count(len(report.files), 'file')} ({_human_size(total)}) in {report.seconds:.1f} s "
+        f"wrote {_count(len(outputs), 'file')} ({_human_size(total)}) in {report.seconds:.1f} s "
         f"[questions per deck: {counts}]"
     )
 

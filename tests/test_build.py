@@ -85,6 +85,16 @@ EXPECTED_FILES = sorted(
         "test-hard.apkg",
         "test-hard-cheatsheet.pdf",
         "test-hard-flashcards.pdf",
+        *(
+            f"{stem}-site/{name}"
+            for stem, ids in (("test", ("q1", "q2")), ("test-hard", ("q2",)))
+            for name in (
+                "index.html",
+                "quiz.html",
+                *(f"q/{i}.html" for i in ids),
+                *(f"assets/{a}" for a in ("card.css", "search-index.js", "site.css", "site.js", "theme.js")),
+            )
+        ),
     ]
 )
 
@@ -304,7 +314,9 @@ def test_a_successful_build_replaces_outputs_and_keeps_the_learners_files(earlie
     after = state(out)
     assert sorted(after) == EXPECTED_FILES
     assert after[NOTES] == before[NOTES]
-    assert all(after[p.name][0] != before[p.name][0] for p in report.files)  # the epoch is in every file
+    # The epoch is in every deck and PDF (a site records no date).
+    dated = [p for p in report.files if p.parent == out]
+    assert len(dated) == 6 and all(after[p.name][0] != before[p.name][0] for p in dated)
     assert leftovers(out) == []
 
 
@@ -455,7 +467,7 @@ def wait_until_gone(running: Running, timeout: float = 10) -> list[int]:
 
 @dataclass(frozen=True)
 class Busy:
-    """A bank of five targets (15 outputs), edited since its earlier outputs were built."""
+    """A bank of five targets (20 outputs), edited since its earlier outputs were built."""
 
     content: Path
     out: Path  # a private copy of the earlier outputs, with the learner's file
@@ -510,7 +522,7 @@ def test_a_signal_while_rendering_cleans_up_and_changes_nothing(signum, group, b
     content, out, before = busy.content, busy.out, busy.before
     running = Running(content, out, LATER)
     try:
-        running.wait_for(r"rendered 1/15")
+        running.wait_for(r"rendered 1/20")
         if group:
             os.killpg(running.process.pid, signum)  # the build and its render workers
         else:
@@ -565,7 +577,7 @@ def test_sigkill_during_a_build_changes_nothing_and_the_next_build_recovers(poin
         if point == "starting":
             time.sleep(0.3)
         else:
-            running.wait_for(r"rendered 1/15")
+            running.wait_for(r"rendered 1/20")
         running.process.send_signal(signal.SIGKILL)
         assert running.finish() == -signal.SIGKILL
         # Its render workers notice they are orphans and exit, releasing the lock they shared.
@@ -588,7 +600,7 @@ def test_a_second_build_into_the_same_directory_fails_fast_and_the_first_complet
     content, out, completed = busy.content, busy.out, busy.completed
     first = Running(content, out, LATER)
     try:
-        first.wait_for(r"rendered 1/15")  # it holds the lock from before rendering until written
+        first.wait_for(r"rendered 1/20")  # it holds the lock from before rendering until written
         started = time.monotonic()
         second = subprocess.run(
             [str(PREPDECK), "build", "--content", str(content), "--out", str(out)],
