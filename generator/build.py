@@ -256,7 +256,7 @@ def _build(
     options = RenderOptions(
         templates=templates,
         epoch=epoch,
-        lock=released,
+        lock=None if released.is_empty else released,
         changed_epoch=changed_epoch,
         bank_ids=frozenset(q.id for q in checked.bank.questions),
         paper=request.paper,

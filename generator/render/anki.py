@@ -175,7 +175,7 @@ class DeckPlan:
     note_times: dict[str, int]  # GUID -> modification time
     notetype_times: dict[int, int]  # note-type id -> modification time
     tombstones: frozenset[str]  # GUIDs of notes shipped without cards
-    published: Lock
+    published: Lock  # empty of notes when rendered without a lock
     warnings: list[Problem] = field(default_factory=list)
 
 
@@ -242,7 +242,8 @@ def plan_deck(bank: Bank, options: RenderOptions) -> DeckPlan:
             for note, role in notes:
                 note.due = next(position)  # new cards come in bank order
                 deck.add_note(note)
-                records[note.guid] = _note_record(note, question.id, role, deck.name, question.question)
+                if lock is not None:  # without a lock, nothing to compare: every note is new
+                    records[note.guid] = _note_record(note, question.id, role, deck.name, question.question)
         decks.append(deck)
     _check_unique_guids(decks)
 
@@ -256,7 +257,7 @@ def plan_deck(bank: Bank, options: RenderOptions) -> DeckPlan:
             if record.kind == CLOZE_NOTETYPE and (record.question, group) in lock.items:
                 items.setdefault((record.question, group), lock.items[(record.question, group)])
 
-    times = {}
+    times = {note.guid: changed for deck in decks for note in deck.notes}
     for guid, record in records.items():
         before = lock.notes.get(guid) if lock is not None else None
         kept = before is not None and before.retired == record.retired and before.same_content(record)
