@@ -13,6 +13,7 @@ import logging
 import re
 import textwrap
 from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from pathlib import Path, PurePosixPath
 from typing import TypeVar
 
@@ -31,7 +32,8 @@ from generator.model import (
     Selection,
     Subset,
 )
-from generator.render.markup import has_image
+from generator.render import math, media
+from generator.render.markup import embedded
 from generator.select import matches
 
 log = logging.getLogger(__name__)
@@ -125,8 +127,7 @@ class Fields:
         if pattern is not None and not pattern.match(value):
             self.fail(f"{label} '{value}' is not {expected}", raw.location)
             return ""
-        if has_image(value):
-            self.fail(f"{label} uses Markdown image syntax; images are not supported", raw.location)
+        if ("$" in value or "![" in value) and not _check_embedded(value, raw, self):
             return ""
         return value
 
@@ -191,6 +192,86 @@ class Fields:
         return found
 
 
+class _Media:
+    """Check each image file of a bank once; report its problems at its own lines."""
+
+    def __init__(self, root: Path, problems: Problems):
+        self.root = root
+        self.problems = problems
+        self.checked: dict[str, bool] = {}
+
+    def check(self, target: str, where: Location) -> str:
+        """Return "" if the image at ``target`` is fine, else the reason to report at ``where``."""
+        try:
+            path = media.check_reference(target)
+        except media.MediaError as error:
+            return str(error)
+        if path not in self.checked:
+            try:
+                media.load_image(self.root, path)
+                self.checked[path] = True
+            except media.MediaError as error:
+                self.checked[path] = False
+                if error.line:
+                    self.problems.error(
+                        f"image '{path}' (used at {where}): {error}",
+                        Location(display_path(self.root / path), error.line),
+                    )
+                    return "the image is refused (see above)"
+                return str(error)
+        return "" if self.checked[path] else "the image is refused (see above)"
+
+
+#: The bank being validated, for the images its Markdown refers to.
+_MEDIA: ContextVar[_Media | None] = ContextVar("media", default=None)
+
+
+def _check_embedded(value: str, raw: Raw, fields: Fields) -> bool:
+    """Check the images and formulas of Markdown text; record each problem at its line."""
+    ok = True
+    block = "\n" in value and _is_block_scalar(raw.location)
+    for kind, target, alt, line in embedded(value):
+        where = Location(raw.location.path, raw.location.line + line + (1 if block else 0))
+        if kind == "image":
+            reason = (
+                "" if alt.strip() else f"image '{target}' has no alt text; write ![what it shows]({target})"
+            )
+            checker = _MEDIA.get()
+            reason = reason or (checker.check(target, where) if checker else "")
+            if not reason:
+                try:
+                    media.check_reference(target)
+                except media.MediaError as error:
+                    reason = str(error)
+        else:
+            delimiter = "$$" if kind == "math-display" else "$"
+            try:
+                math.typeset(target, kind == "math-display")
+                reason = ""
+            except math.MathError as error:
+                shown = target if len(target) <= 60 else target[:57] + "..."
+                reason = f"math {delimiter}{shown}{delimiter}: {error} (write \\$ for a dollar sign)"
+        if reason:
+            fields.fail(reason, where)
+            ok = False
+    return ok
+
+
+_BLOCK_INDICATOR = re.compile(r"[|>][-+0-9]*\s*(#.*)?$")
+
+
+def _is_block_scalar(where: Location) -> bool:
+    """Return True when the value at ``where`` is a ``|`` or ``>`` block, whose text starts a line below."""
+    try:
+        with open(where.path, encoding="utf-8") as file:
+            for number, line in enumerate(file, start=1):
+                if number == where.line:
+                    return bool(_BLOCK_INDICATOR.search(line.rstrip("\n")))
+    except OSError:
+        pass
+    return False
+
+
 def slugify(text: str) -> str:
     """Return a lowercase slug of ``text`` (``"Key Points"`` -> ``key-points``)."""
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "group"
@@ -200,6 +281,14 @@ def validate_content(content: Content, problems: Problems) -> Bank | None:
     """Return the bank for loaded content, recording every problem; None if unusable."""
     if content.bank is None:
         return None
+    token = _MEDIA.set(_Media(content.root, problems))
+    try:
+        return _validate(content, problems)
+    finally:
+        _MEDIA.reset(token)
+
+
+def _validate(content: Content, problems: Problems) -> Bank | None:
     header = _bank_header(content.bank, problems)
     if header is None:
         return None

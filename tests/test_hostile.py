@@ -518,42 +518,42 @@ class Refused:
     raw: str | None = None  # replace the whole file with this text
 
 
-IMAGE = "uses Markdown image syntax; images are not supported"
+MEDIA_ONLY = "only files under media/ in the bank are allowed"
 REFUSED = [
     Refused(
         "markdown-image-http",
         "question",
         {"answer": "See ![x]({url}/image.png)"},
         "answer:",
-        f"question 'q1': 'answer' {IMAGE}",
+        f"question 'q1': image '{{url}}/image.png' is a http: URL; {MEDIA_ONLY}",
     ),
     Refused(
         "markdown-image-file",
         "question",
         {"question": "Look ![x](file:///etc/passwd)"},
         "question:",
-        f"question 'q1': 'question' {IMAGE}",
+        f"question 'q1': image 'file:///etc/passwd' is a file: URL; {MEDIA_ONLY}",
     ),
     Refused(
         "markdown-image-data",
         "question",
         {"summary": "![x](data:image/png;base64,iVBORw0KGgo=)"},
         "summary:",
-        f"question 'q1': 'summary' {IMAGE}",
+        f"question 'q1': image 'data:image/png;base64,iVBORw0KGgo=' is a data: URL; {MEDIA_ONLY}",
     ),
     Refused(
         "markdown-image-reference",
         "question",
-        {"follow_ups": ["![x][logo]"]},
-        "- '![x][logo]'",
-        f"question 'q1': item in 'follow_ups' {IMAGE}",
+        {"answer": "![x][logo]\n\n[logo]: {url}/logo.png\n"},
+        "![x][logo]",
+        f"question 'q1': image '{{url}}/logo.png' is a http: URL; {MEDIA_ONLY}",
     ),
     Refused(
         "markdown-image-in-link",
         "question",
         {"key_points": [{"title": "T", "items": ["[![x]({url}/in-link.png)]({url}/link)"]}]},
         "[![x]",
-        f"question 'q1': item in 'items' {IMAGE}",
+        f"question 'q1': image '{{url}}/in-link.png' is a http: URL; {MEDIA_ONLY}",
     ),
     Refused(
         "css-in-colour",

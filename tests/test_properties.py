@@ -29,7 +29,6 @@ from hypothesis import strategies as st
 from generator.build import BuildRequest, build
 from generator.cli import main
 from generator.model import Difficulty, OutputKind, Rarity
-from generator.render.markup import has_image
 from generator.validate import RESERVED_TAG_ROOTS
 
 ANKI_ONLY = frozenset({OutputKind.ANKI})
@@ -41,7 +40,7 @@ SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[Healt
 #: them) and spaces, from all of Unicode.
 TEXT = st.text(
     st.characters(codec="utf-8", categories=["L", "N", "P", "S", "Zs"]), min_size=1, max_size=30
-).filter(lambda text: text.strip() and not has_image(text))
+).filter(lambda text: text.strip() and "![" not in text and "$" not in text)  # images, math: test_media
 SLUG = st.from_regex(r"[a-z][a-z0-9]{0,5}(-[a-z0-9]{1,3})?", fullmatch=True)
 TAG = st.from_regex(r"[a-z][a-z0-9]{0,4}(::[a-z][a-z0-9]{0,4}){0,2}", fullmatch=True).filter(
     lambda tag: tag.split("::")[0] not in RESERVED_TAG_ROOTS

@@ -56,7 +56,7 @@ from generator import lock as locking
 from generator.errors import GeneratorError, Problem, Severity
 from generator.lock import ItemRecord, Lock, NoteRecord, NoteTypeRecord
 from generator.model import Artifact, Bank, Category, KeyPointGroup, Question
-from generator.render import Rendered, RenderOptions, markup
+from generator.render import Rendered, RenderOptions, markup, media
 
 log = logging.getLogger(__name__)
 
@@ -177,6 +177,7 @@ class DeckPlan:
     tombstones: frozenset[str]  # GUIDs of notes shipped without cards
     published: Lock  # empty of notes when rendered without a lock
     warnings: list[Problem] = field(default_factory=list)
+    media: dict[str, bytes] = field(default_factory=dict)  # flat name -> bytes of what notes show
 
 
 def render_deck(bank: Bank, stem: str, options: RenderOptions) -> Rendered:
@@ -187,13 +188,25 @@ def render_deck(bank: Bank, stem: str, options: RenderOptions) -> Rendered:
     """
     plan = plan_deck(bank, options)
     database = _build_collection(plan, options.epoch)
-    data = _zip([("collection.anki2", database), ("media", b"{}")], options.epoch)
+    data = _zip([("collection.anki2", database), *_media_entries(plan)], options.epoch)
     notes = sum(len(deck.notes) for deck in plan.decks)
     cards = sum(
         len(note.cards) for deck in plan.decks for note in deck.notes if note.guid not in plan.tombstones
     )
     log.debug("%s.apkg: %d decks, %d notes, %d cards", stem, len(plan.decks), notes, cards)
     return Rendered((Artifact(f"{stem}.apkg", data),), tuple(plan.warnings))
+
+
+def _media_entries(plan: DeckPlan) -> list[tuple[str, bytes]]:
+    """Return the package's ``media`` index and files: every image and formula its notes show.
+
+    Anki's package format stores file ``i`` as the zip entry ``"i"`` and the
+    index ``{"i": name}``; names are sorted, so the package's bytes depend only
+    on what it holds.
+    """
+    names = sorted(plan.media)
+    index = json.dumps({str(i): name for i, name in enumerate(names)}, sort_keys=True)
+    return [("media", index.encode()), *((str(i), plan.media[name]) for i, name in enumerate(names))]
 
 
 def plan_deck(bank: Bank, options: RenderOptions) -> DeckPlan:
@@ -225,6 +238,7 @@ def plan_deck(bank: Bank, options: RenderOptions) -> DeckPlan:
     position = itertools.count(1)
     records: dict[str, NoteRecord] = {}
     items: dict[tuple[str, str], tuple[ItemRecord, ...]] = {}
+    files: dict[str, bytes] = {}
     for category, questions in bank.by_category():
         deck = genanki.Deck(
             deck_id(bank, category),
@@ -239,6 +253,7 @@ def plan_deck(bank: Bank, options: RenderOptions) -> DeckPlan:
         )
         for question in questions:
             notes = _notes(bank, question, category_html, width, models, fields_env, lock, items, warnings)
+            notes = [(_with_media(bank, note, files), role) for note, role in notes]
             for note, role in notes:
                 note.due = next(position)  # new cards come in bank order
                 deck.add_note(note)
@@ -278,7 +293,21 @@ def plan_deck(bank: Bank, options: RenderOptions) -> DeckPlan:
         frozenset(tombstones),
         published,
         warnings,
+        files,
     )
+
+
+def _with_media(bank: Bank, note: genanki.Note, files: dict[str, bytes]) -> genanki.Note:
+    """Point the note's images at flat, content-hashed names and collect their bytes in ``files``.
+
+    The names enter the fields, so a changed picture changes the note: its time
+    rises and Anki updates it, copying the file under its new name.
+    """
+    try:
+        note.fields = [media.flatten(bank.root, value, files) for value in note.fields]
+    except media.MediaError as error:  # the file changed after validation
+        raise GeneratorError([Problem(f"{error}")]) from None
+    return note
 
 
 def _notetype_record(

@@ -31,7 +31,7 @@ from weasyprint import HTML
 from weasyprint.document import Document
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from generator.render import markup
+from generator.render import markup, media
 
 log = logging.getLogger(__name__)
 
@@ -62,9 +62,12 @@ class SafeURLFetcher(URLFetcher):
     nothing.
     """
 
-    def __init__(self, roots: Iterable[Path]):
+    def __init__(self, roots: Iterable[Path], images: tuple[Path, Path] | None = None):
         super().__init__(allowed_protocols=("data", "file"), allow_redirects=False)
         self.roots = tuple(Path(root).resolve() for root in roots)
+        # (base, bank): ``media/…`` under the base URL's folder is the bank's checked image
+        # or a typeset formula, served from memory (see generator.render.media).
+        self.images = (images[0].resolve() / media.MEDIA_DIR, images[1]) if images else None
 
     def fetch(self, url: str, headers: dict | None = None) -> URLFetcherResponse:
         """Return the resource at ``url``, or raise :class:`RefusedURL`."""
@@ -72,6 +75,13 @@ class SafeURLFetcher(URLFetcher):
         if scheme == "data":
             # urllib's DataHandler decodes it in memory; nothing is opened.
             return super().fetch(url, headers)
+        if scheme == "file" and self.images is not None:
+            parts = urlsplit(url)
+            path = Path(url2pathname(unquote(parts.path)))
+            if parts.netloc in ("", "localhost") and path.is_relative_to(self.images[0]):
+                found = media.fetch(self.images[1], path.relative_to(self.images[0].parent).as_posix())
+                if found is not None:
+                    return URLFetcherResponse(url, found[0], {"Content-Type": found[1]})
         if scheme == "file":
             path = self._allowed_path(url)
             if path is not None:
@@ -171,7 +181,7 @@ def layout(html: str, *, templates: Path, content: Path) -> Document:
     Relative URLs resolve against the templates directory, so a template links
     its stylesheet as ``css/name.css``.
     """
-    fetcher = SafeURLFetcher((templates, content))
+    fetcher = SafeURLFetcher((templates, content), images=(templates, content))
     base_url = templates.resolve().as_uri() + "/"
     return HTML(string=html, base_url=base_url, url_fetcher=fetcher).render()
 
