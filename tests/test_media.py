@@ -353,3 +353,15 @@ def test_math_is_an_svg_picture_whose_alt_is_the_latex_and_dollar_escapes():
 
 def test_prices_with_dollars_stay_text():
     assert "<img" not in str(markup.markdown("It cost $5 and then $10."))
+
+
+def test_the_site_pages_find_every_picture_their_cards_show(tmp_path: Path):
+    content = media_bank(tmp_path)
+    out = tmp_path / "out"
+    build(BuildRequest(content=content, out=out, epoch=EPOCH, jobs=1))
+    site = out / "test-site"
+
+    page = (site / "q" / "q1.html").read_text(encoding="utf-8")
+    sources = set(re.findall(r'<img class="prepdeck-(?:image|math)"[^>]* src="([^"]+)"', page))
+    assert len(sources) == 4
+    assert all((site / "q" / name).is_file() and (site / name).is_file() for name in sources)

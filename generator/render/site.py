@@ -133,6 +133,10 @@ def render_site(bank: Bank, stem: str, options: RenderOptions) -> Rendered:
             )
         )
     files.append(("assets/card.css", card_css.encode()))
+    # The cards name their images and formulas flat, as Anki's media folder does; the
+    # pages that show cards (the quiz and each question) find them beside themselves.
+    for name, data in sorted(plan.media.items()):
+        files.extend(((name, data), (f"q/{name}", data)))
     for name in STATIC_ASSETS:
         files.append((f"assets/{name}", _static(options.templates / "site", name)))
     files.append(("assets/search-index.js", _search_index(index_entries)))
