@@ -10,9 +10,12 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import multiprocessing
+import multiprocessing.connection
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -21,6 +24,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from generator import logs
 from generator.errors import GeneratorError, Problem, Problems
 from generator.load import load_content
 from generator.lock import Lock, read_lock
@@ -110,9 +114,10 @@ def source_epoch(paths: Sequence[Path], fallback: int | None = None) -> int:
     Anki updates a note on re-import only when the package's modification
     time is newer than its own, so this must grow whenever the content or the
     templates change, yet stay fixed for unchanged input so builds are
-    reproducible: ``SOURCE_DATE_EPOCH`` when set; else the last commit time of
-    ``paths`` when git tracks them with no uncommitted change; else ``fallback``,
-    or now.
+    reproducible: ``SOURCE_DATE_EPOCH`` when set; else the latest commit time of
+    ``paths`` when git tracks each of them (each in its own checkout) with no
+    uncommitted change; else ``fallback``, or now. Relative paths are taken
+    from the working directory, and mean the same from any.
     """
     env = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
     if env:
@@ -120,20 +125,27 @@ def source_epoch(paths: Sequence[Path], fallback: int | None = None) -> int:
             return int(env)
         except ValueError:
             raise GeneratorError(f"SOURCE_DATE_EPOCH must be whole seconds, not '{env}'") from None
-    existing = [str(p) for p in paths if p.exists()]
-    cwd = existing[0] if existing and Path(existing[0]).is_dir() else None
-    try:
-        status = _git(["status", "--porcelain", "--", *existing], cwd)
-        if status is not None and not status.strip():
-            stamp = _git(["log", "-1", "--format=%ct", "--", *existing], cwd)
-            if stamp and stamp.strip().isdigit():
-                return int(stamp.strip())
-    except OSError:
-        pass
+    stamps = [_commit_time(Path(path).resolve()) for path in paths if Path(path).exists()]
+    if stamps and None not in stamps:
+        return max(stamps)
     return int(time.time()) if fallback is None else fallback
 
 
-def _git(args: list[str], cwd: str | None) -> str | None:
+def _commit_time(path: Path) -> int | None:
+    """Return the time of the last commit to ``path``; None unless git tracks all of it as committed."""
+    cwd = path if path.is_dir() else path.parent
+    try:
+        status = _git(["status", "--porcelain", "--untracked-files=all", "--", str(path)], cwd)
+        if status is None or status.strip():
+            return None
+        stamp = _git(["log", "-1", "--format=%ct", "--", str(path)], cwd)
+    except OSError:  # no git
+        return None
+    return int(stamp.strip()) if stamp and stamp.strip().isdigit() else None
+
+
+def _git(args: list[str], cwd: Path) -> str | None:
+    """Run git in ``cwd``; return its output, or None when it fails (e.g. not a checkout)."""
     result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=30)
     return result.stdout if result.returncode == 0 else None
 
@@ -215,6 +227,7 @@ class BuildReport:
     epoch: int
     seconds: float
     removed: tuple[Path, ...] = ()
+    hints: tuple[str, ...] = ()  # advice about the machine, e.g. a library that makes builds faster
 
 
 def build(
@@ -289,8 +302,14 @@ def _build(
         files = write_artifacts(Path(request.out), artifacts, on_commit)
         removed = record_outputs(Path(request.out), checked.bank.id, artifacts, clean=request.clean)
     log.info("wrote %d files to %s", len(files), request.out)
+    hints = []
+    if any(kind not in IN_PROCESS for kind, _, _ in jobs):  # PDFs
+        from generator.render.pdf import subsetting_hint
+
+        hints = [hint for hint in [subsetting_hint()] if hint]
+    seconds = time.perf_counter() - started
     return BuildReport(
-        tuple(files), tuple(targets), tuple(warnings), epoch, time.perf_counter() - started, tuple(removed)
+        tuple(files), tuple(targets), tuple(warnings), epoch, seconds, tuple(removed), tuple(hints)
     )
 
 
@@ -340,7 +359,10 @@ def _render_all(
         stats = [(handle, os.fstat(handle)) for handle in inherited]
         shared = tuple((handle, info.st_dev, info.st_ino) for handle, info in stats)
         pool = ProcessPoolExecutor(
-            max_workers=min(workers, len(pdf_jobs)), initializer=_start_worker, initargs=(os.getpid(), shared)
+            max_workers=min(workers, len(pdf_jobs)),
+            mp_context=worker_context(),
+            initializer=_start_worker,
+            initargs=(os.getpid(), shared, logs.configured()),
         )
         try:
             futures = {
@@ -369,7 +391,22 @@ def _render_all(
     return [results[index] for index in range(len(jobs))]
 
 
-def _start_worker(parent: int, inherited: tuple[tuple[int, int, int], ...]) -> None:
+def worker_context() -> multiprocessing.context.BaseContext:
+    """Return how render workers start: the application's choice if it made one, else fork on Linux.
+
+    Forked workers inherit the imported renderers (WeasyPrint takes ~0.6 s to
+    import) and start at once. Python 3.14 made forkserver the default on Linux,
+    and macOS defaults to spawn (fork is unsafe there); both work too, only
+    slower to start, and so does whatever ``multiprocessing.set_start_method``
+    chose. Nothing about the outputs depends on the method.
+    """
+    method = multiprocessing.get_start_method(allow_none=True)
+    if method is None and sys.platform == "linux":
+        method = "fork"
+    return multiprocessing.get_context(method)
+
+
+def _start_worker(parent: int, inherited: tuple[tuple[int, int, int], ...], verbose: bool | None) -> None:
     """Set up a render worker: no lock, no signal handling of its own, no life after its parent.
 
     A forked worker shares the parent's open files, and with them the flock on
@@ -378,7 +415,8 @@ def _start_worker(parent: int, inherited: tuple[tuple[int, int, int], ...]) -> N
     has no such descriptor, and must not close whatever has its number). Ctrl-C
     reaches the whole process group, and the parent stops the workers itself.
     ProcessPoolExecutor's workers outlive a parent killed with SIGKILL (they
-    wait for work forever), so each one watches for that and exits.
+    wait for work forever), so each one watches for that and exits. Logging is
+    set up as the parent's (``verbose``; None: left alone).
     """
     for handle, device, inode in inherited:
         with contextlib.suppress(OSError):
@@ -387,12 +425,26 @@ def _start_worker(parent: int, inherited: tuple[tuple[int, int, int], ...]) -> N
                 os.close(handle)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if verbose is not None:
+        logs.configure(verbose)
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
 
 
 def _exit_with_parent(parent: int) -> None:
-    while os.getppid() == parent:
-        time.sleep(0.2)
+    """Exit the worker as soon as the build process ``parent`` is gone, however the worker was started.
+
+    ``parent_process().sentinel`` is a pipe whose other end only the starting
+    process holds (under fork, workers forked later hold it too, and so each
+    notices once they are gone); a forked worker also sees its parent id change
+    at once. The parent id alone is not enough: under forkserver the worker's
+    parent is the fork server, not the build.
+    """
+    starter = multiprocessing.parent_process()
+    sentinels = [starter.sentinel] if starter is not None else []
+    forked = os.getppid() == parent
+    while not multiprocessing.connection.wait(sentinels, timeout=0.2):
+        if forked and os.getppid() != parent:
+            break
     os._exit(1)
 
 

@@ -20,7 +20,7 @@ from typing import Any, NoReturn
 
 import click
 
-from generator import __version__
+from generator import __version__, logs
 from generator.build import BuildRequest, build, check, select_subset
 from generator.errors import GeneratorError, Problem, UsageError
 from generator.model import Difficulty, OutputKind, Rarity, Selection
@@ -193,7 +193,7 @@ def _one_subset(ctx: click.Context, param: click.Parameter, value: tuple[str, ..
 
 def _set_verbose(ctx: click.Context, param: click.Parameter, value: bool) -> None:
     if value:
-        logging.getLogger("generator").setLevel(logging.DEBUG)
+        logs.configure(verbose=True)
 
 
 def verbose_option(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -204,7 +204,7 @@ def verbose_option(command: Callable[..., Any]) -> Callable[..., Any]:
         is_flag=True,
         expose_value=False,
         callback=_set_verbose,
-        help="Log each step prepdeck takes (not its libraries' debug output).",
+        help="Log each step prepdeck takes (not its libraries' output).",
     )(command)
 
 
@@ -262,8 +262,14 @@ def make_selection(categories, tags, difficulties, rarities, ids) -> Selection:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="prepdeck")
-@click.option("-v", "--verbose", is_flag=True, help="Log each step prepdeck takes (also after the command).")
-def main(verbose: bool) -> None:
+@click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="Log each step prepdeck takes (also after the command).",
+)
+@click.pass_context
+def main(ctx: click.Context, verbose: bool) -> None:
     """Turn a question bank into Anki decks, cheat sheets and flashcards.
 
     \b
@@ -272,27 +278,8 @@ def main(verbose: bool) -> None:
       prepdeck list --difficulty hard --format ids
       prepdeck build --subset last-evening --paper letter
     """
-    configure_logging(verbose)
-
-
-class _Handler(logging.StreamHandler):
-    """The handler prepdeck adds to the root logger; replaced, not stacked, on each call."""
-
-
-def configure_logging(verbose: bool) -> None:
-    """Log warnings from everything, and prepdeck's own steps (``generator.*``) with ``verbose``.
-
-    Libraries (markdown-it, fontTools, WeasyPrint) stay at WARNING: their debug
-    output is about their internals, not about the bank.
-    """
-    root = logging.getLogger()
-    for handler in [h for h in root.handlers if isinstance(h, _Handler)]:
-        root.removeHandler(handler)
-    handler = _Handler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s: %(name)s: %(message)s"))
-    root.addHandler(handler)
-    root.setLevel(logging.WARNING)
-    logging.getLogger("generator").setLevel(logging.DEBUG if verbose else logging.WARNING)
+    logs.configure(verbose)
+    ctx.call_on_close(logs.reset)
 
 
 @main.command("check")
@@ -540,6 +527,8 @@ def build_command(
         f"wrote {_count(len(outputs), 'file')} ({_human_size(total)}) in {report.seconds:.1f} s "
         f"[questions per deck: {counts}]"
     )
+    for hint in report.hints:
+        click.echo(f"prepdeck: hint: {hint}", err=True)
 
 
 @main.command("release")

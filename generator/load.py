@@ -96,6 +96,7 @@ class RawFile:
     path: Path  # the file on disk
     display: str  # the path as messages show it
     data: Raw
+    relative: str  # the path below the content directory, with forward slashes: the same from any folder
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,7 +328,7 @@ def load_file(path: Path, root: Path, problems: Problems) -> RawFile | None:
         if not any(p.location and p.location.path == display for p in problems.items):
             problems.error("file is empty", Location(display, 1))
         return None
-    return RawFile(path, display, data)
+    return RawFile(path, display, data, path.relative_to(root).as_posix())
 
 
 def question_paths(root: Path, problems: Problems | None = None) -> list[Path]:

@@ -55,7 +55,11 @@ class OutputKind(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Location:
-    """Where a value stands in the content: a path and a 1-based line."""
+    """Where a value stands in the content, for messages: a path as the user sees it and a 1-based line.
+
+    The path depends on the working directory; nothing that ends up in an
+    output may use it (see ``Question.file``).
+    """
 
     path: str
     line: int
@@ -134,7 +138,8 @@ class Question:
     follow_ups: tuple[FollowUp, ...]
     pitfalls: tuple[str, ...]
     examples: tuple[Example, ...]
-    location: Location
+    location: Location  # where messages point; relative to the working directory
+    file: str  # the question's file relative to the content directory, with forward slashes
 
 
 @dataclass(frozen=True, slots=True)

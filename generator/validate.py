@@ -504,6 +504,7 @@ def _question(
         pitfalls=tuple(fields.texts("pitfalls")),
         examples=tuple(e for e in examples if e is not None),
         location=raw.location,
+        file=file.relative,
     )
     if fields.ok and not question.examples:
         problems.warning(f"{what}: no code example; add one under 'examples'", raw.location)

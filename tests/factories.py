@@ -51,6 +51,7 @@ def make_question(number: int, **changes) -> Question:
             ),
         ),
         location=Location(f"content/questions/q{number}.yaml", 1),
+        file=f"questions/q{number}.yaml",
     )
     fields.update(changes)
     return Question(**fields)

@@ -386,14 +386,28 @@ def test_ci_runs_the_strict_check():
 # --- Real processes: signals and a concurrent build ----------------------------------------------
 
 
-class Running:
-    """A ``prepdeck build`` in its own session, its stderr on a terminal so it prints progress."""
+#: Runs the CLI after choosing how multiprocessing starts processes, as an application may
+#: (Python 3.14 defaults to forkserver on Linux, macOS to spawn).
+WITH_START_METHOD = (
+    "import multiprocessing, sys; multiprocessing.set_start_method(sys.argv[1]); "
+    "from generator.cli import main; main(sys.argv[2:], prog_name='prepdeck')"
+)
 
-    def __init__(self, content: Path, out: Path, epoch: int):
+
+class Running:
+    """A ``prepdeck build`` in its own session, its stderr on a terminal so it prints progress.
+
+    With ``start_method``, the program first sets multiprocessing's start method.
+    """
+
+    def __init__(self, content: Path, out: Path, epoch: int, start_method: str | None = None):
         self.master, slave = pty.openpty()
         env = {**os.environ, "SOURCE_DATE_EPOCH": str(epoch), "COLUMNS": "200"}
+        program = [str(PREPDECK)]
+        if start_method is not None:
+            program = [sys.executable, "-c", WITH_START_METHOD, start_method]
         self.process = subprocess.Popen(
-            [str(PREPDECK), "build", "--content", str(content), "--out", str(out)],
+            [*program, "build", "--content", str(content), "--out", str(out)],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=slave,
@@ -625,3 +639,46 @@ def test_a_second_build_into_the_same_directory_fails_fast_and_the_first_complet
     assert code == 0, first.output
     assert snapshot(out) == completed
     assert leftovers(out) == []
+
+
+# --- Other ways of starting the render workers -------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["forkserver", "spawn"])
+def test_a_build_under_another_start_method_writes_the_same_bytes(method: str, busy: Busy):
+    running = Running(busy.content, busy.out, LATER, start_method=method)
+    try:
+        code = running.finish(timeout=300)
+        assert wait_until_gone(running) == []
+    finally:
+        running.close()
+
+    assert code == 0, running.output
+    assert "Traceback" not in running.output
+    assert snapshot(busy.out) == busy.completed
+    assert leftovers(busy.out) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["forkserver", "spawn"])
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
+def test_a_build_under_another_start_method_cleans_up_after_a_signal(method: str, signum: int, busy: Busy):
+    running = Running(busy.content, busy.out, LATER, start_method=method)
+    try:
+        running.wait_for(r"rendered 1/\d+ files", timeout=120)  # the workers are rendering PDFs
+        running.process.send_signal(signum)
+        code = running.finish()
+        # Killed, the build cannot stop its workers: they notice they are orphans and exit.
+        assert wait_until_gone(running) == []
+    finally:
+        running.close()
+
+    if signum == signal.SIGTERM:
+        assert code == 128 + signum, running.output
+        assert "prepdeck: interrupted; earlier outputs are unchanged" in running.output
+        assert "Traceback" not in running.output
+    else:
+        assert code == -signal.SIGKILL
+    assert state(busy.out) == busy.before
+    assert leftovers(busy.out) == []

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import click
@@ -250,3 +253,43 @@ def test_card_size_choices_match_the_flashcard_presets():
     from generator.render.flashcards import CARD_SIZES as PRESETS
 
     assert list(CARD_SIZES) == list(PRESETS)
+
+
+# What a build prints.
+
+#: Runs the CLI as on a machine without HarfBuzz-Subset, where WeasyPrint warns once per font per PDF.
+WITHOUT_HARFBUZZ_SUBSET = (
+    "import sys, weasyprint.pdf.fonts; weasyprint.pdf.fonts.harfbuzz_subset = None; "
+    "from generator.cli import main; main(sys.argv[1:], prog_name='prepdeck')"
+)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("verbose", [False, True], ids=["default", "verbose"])
+def test_a_build_prints_its_files_its_summary_and_one_hint_but_no_library_logs(verbose: bool, tmp_path: Path):
+    content = write_bank(tmp_path)
+    out = tmp_path / "out"
+    args = [*(["-v"] if verbose else []), "build", "--content", str(content), "--out", str(out)]
+    result = subprocess.run(
+        [sys.executable, "-c", WITHOUT_HARFBUZZ_SUBSET, *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "SOURCE_DATE_EPOCH": "1700000000"},
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    *files, summary = result.stdout.splitlines()
+    assert summary.startswith(f"wrote {len(files)} files") and len(files) >= 6  # two targets' decks and PDFs
+    hint = (
+        "prepdeck: hint: PDFs build faster with the HarfBuzz-Subset library: install libharfbuzz-subset0 "
+        "(Debian, Ubuntu) or harfbuzz (Homebrew); the files stay reproducible without it"
+    )
+    lines = result.stderr.splitlines()
+    assert lines.count(hint) == 1
+    if verbose:  # prepdeck's own steps, and still nothing from its libraries
+        assert any(line.startswith("DEBUG: generator.") for line in lines)
+        assert all(line.split(": ")[1].startswith("generator.") for line in lines if line != hint), lines
+    else:
+        assert lines == [hint]

@@ -254,6 +254,9 @@ _RENDER_SCRIPT = """
 import sys
 from pathlib import Path
 sys.path.insert(0, {tests!r})
+if {fonttools!r}:
+    import weasyprint.pdf.fonts
+    weasyprint.pdf.fonts.harfbuzz_subset = None
 from pdf_support import shipped_bank
 from generator.render import RenderOptions
 from generator.render.cheatsheet import render_cheatsheet
@@ -265,18 +268,73 @@ for render in (render_cheatsheet, render_flashcards):
         (out / artifact.name).write_bytes(artifact.data)
 """
 
+HAS_HARFBUZZ_SUBSET = pdf.subsetting_hint() is None
+
+
+@pytest.fixture(params=["harfbuzz-subset", "fonttools"])
+def subsetter(request, monkeypatch) -> str:
+    """Subset fonts as a machine with HarfBuzz-Subset does, or as one without it (forced)."""
+    if request.param == "fonttools":
+        import weasyprint.pdf.fonts
+
+        monkeypatch.setattr(weasyprint.pdf.fonts, "harfbuzz_subset", None)
+    elif not HAS_HARFBUZZ_SUBSET:
+        pytest.skip("libharfbuzz-subset0 is not installed here; the fonttools case covers this machine")
+    return request.param
+
+
+def embedded_fonts(data: bytes) -> list:
+    """Return the fonts embedded in a PDF, read with fontTools."""
+    import io
+
+    from fontTools.ttLib import TTFont
+
+    fonts = []
+    for page in reader(data).pages:
+        for font in page["/Resources"]["/Font"].values():
+            descriptor = font.get_object()["/DescendantFonts"][0].get_object()["/FontDescriptor"]
+            fonts.append(TTFont(io.BytesIO(descriptor["/FontFile2"].get_object().get_data())))
+    return fonts
+
 
 @pytest.mark.slow
-def test_renders_are_byte_identical_across_calls_and_processes(tmp_path):
+def test_renders_are_byte_identical_across_calls_and_processes(subsetter, tmp_path):
     """Same input, same bytes: in this process twice, and in a fresh interpreter (new hash seed)."""
     bank = shipped_bank()
     first = {a.name: a.data for r in RENDERERS for a in r(bank, "deck", options()).artifacts}
     second = {a.name: a.data for r in RENDERERS for a in r(bank, "deck", options()).artifacts}
     assert first == second
-    script = _RENDER_SCRIPT.format(tests=str(ROOT / "tests"), templates=str(TEMPLATES), epoch=EPOCH)
+    script = _RENDER_SCRIPT.format(
+        tests=str(ROOT / "tests"), templates=str(TEMPLATES), epoch=EPOCH, fonttools=subsetter == "fonttools"
+    )
     subprocess.run([sys.executable, "-c", script, str(tmp_path)], check=True, cwd=ROOT, timeout=300)
     for name, data in first.items():
         assert (tmp_path / name).read_bytes() == data, name
+
+
+@pytest.mark.parametrize("render", RENDERERS)
+def test_embedded_fonts_record_no_clock(subsetter, render):
+    """fontTools would stamp each subset font with the time of the render; it gets the epoch instead."""
+    from fontTools.misc.timeTools import timestampSinceEpoch
+    from fontTools.ttLib import TTFont
+
+    fonts = embedded_fonts(render(make_bank(), "deck", options()).artifacts[0].data)
+
+    assert len(fonts) >= 2  # DejaVu Sans and DejaVu Sans Mono, at least
+    stamps = {font["head"].modified for font in fonts}
+    if subsetter == "fonttools":
+        assert stamps == {timestampSinceEpoch(EPOCH)}
+    else:  # HarfBuzz keeps each font's own date, from the font file
+        installed = {TTFont(path)["head"].modified for path in Path("/usr/share/fonts").rglob("DejaVu*.ttf")}
+        assert stamps <= installed
+
+
+def test_a_build_hints_at_harfbuzz_subset_exactly_when_it_is_missing(subsetter):
+    hint = pdf.subsetting_hint()
+    if subsetter == "fonttools":
+        assert hint is not None and "libharfbuzz-subset0" in hint
+    else:
+        assert hint is None
 
 
 @pytest.mark.parametrize("render", RENDERERS)

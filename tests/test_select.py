@@ -46,6 +46,7 @@ def question(
         pitfalls=(),
         examples=(),
         location=Location(f"content/questions/q{number}.yaml", 1),
+        file=f"questions/q{number}.yaml",
     )
 
 

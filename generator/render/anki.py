@@ -37,6 +37,7 @@ import io
 import itertools
 import json
 import logging
+import os
 import re
 import sqlite3
 import tempfile
@@ -45,7 +46,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from dataclasses import replace as dataclass_replace
 from datetime import datetime, timezone
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Final
 
 import genanki
@@ -574,12 +575,12 @@ def _deck_name_part(title: str, warnings: list[Problem]) -> str:
 
 
 def _source(bank: Bank, question: Question) -> str:
-    """Return the question's file as a path relative to the content's parent, never machine-specific."""
-    path = PurePosixPath(question.location.path.replace("\\", "/"))
-    root = PurePosixPath(bank.root.as_posix())
-    if path.is_absolute() and path.is_relative_to(root):
-        return str(PurePosixPath(root.name) / path.relative_to(root))
-    return str(path)
+    """Return the question's file as the content folder's name and the path below it.
+
+    Never machine-specific and the same from any working directory: the deck's
+    bytes must not depend on where the build ran.
+    """
+    return f"{Path(os.path.abspath(bank.root)).name}/{question.file}"
 
 
 def _check_unique_guids(decks: Sequence[genanki.Deck]) -> None:

@@ -57,7 +57,7 @@ def render_cheatsheet(bank: Bank, stem: str, options: RenderOptions) -> Rendered
         )
         warnings.append(Problem(message, None, Severity.WARNING))
     log.debug("%s: %d pages", name, pages)
-    return Rendered((Artifact(name, pdf.pdf_bytes(document)),), tuple(warnings))
+    return Rendered((Artifact(name, pdf.pdf_bytes(document, options.epoch)),), tuple(warnings))
 
 
 def cheatsheet_html(bank: Bank, options: RenderOptions) -> str:

@@ -163,7 +163,7 @@ def render_flashcards(bank: Bank, stem: str, options: RenderOptions) -> Rendered
     ]
     warnings += _offset_warnings(plan.sheet, options.back_offset)
     name = f"{stem}-flashcards.pdf"
-    return Rendered((Artifact(name, pdf.pdf_bytes(document)),), tuple(warnings))
+    return Rendered((Artifact(name, pdf.pdf_bytes(document, options.epoch)),), tuple(warnings))
 
 
 def flashcards_html(bank: Bank, options: RenderOptions) -> str:

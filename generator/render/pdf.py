@@ -8,8 +8,9 @@ the flashcards cannot drift apart:
   into it) can make a build reach the network or read other local files;
 - the Jinja2 environment: autoescaping on, strict undefined, and the Markdown
   filters from :mod:`generator.render.markup`;
-- deterministic PDF bytes: metadata dates come from the build epoch and the
-  file identifier is a hash of the content, so two builds are byte-identical.
+- deterministic PDF bytes: metadata dates come from the build epoch, the
+  file identifier is a hash of the content, and so is the date inside each
+  embedded font, so two builds are byte-identical with or without HarfBuzz-Subset.
 """
 
 from __future__ import annotations
@@ -20,12 +21,15 @@ import math
 import mimetypes
 import re
 from collections.abc import Iterable, Iterator
+from contextvars import ContextVar
 from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
 import jinja2
+from fontTools.misc import timeTools
+from fontTools.ttLib.tables import _h_e_a_d
 from markupsafe import Markup
 from weasyprint import HTML
 from weasyprint.document import Document
@@ -186,15 +190,53 @@ def layout(html: str, *, templates: Path, content: Path) -> Document:
     return HTML(string=html, base_url=base_url, url_fetcher=fetcher).render()
 
 
-def pdf_bytes(document: Document) -> bytes:
-    """Return the PDF of a laid-out document, identical for identical input.
+def pdf_bytes(document: Document, epoch: int) -> bytes:
+    """Return the PDF of a laid-out document, identical for identical input and ``epoch``.
 
     WeasyPrint takes the dates from the ``dcterms.created``/``dcterms.modified``
     meta tags (templates set them from the build epoch); the ``/ID`` is the MD5
     of the file's objects (pydyf's ``identifier=True``), so it changes only
-    when the content does.
+    when the content does. Embedded fonts are subset here: with HarfBuzz-Subset
+    a font keeps its own ``head.modified``; with fontTools (WeasyPrint's
+    fallback when the library is missing) it records ``epoch``, not the clock.
     """
-    return document.write_pdf(pdf_identifier=True)
+    token = _FONT_EPOCH.set(epoch)
+    try:
+        return document.write_pdf(pdf_identifier=True)
+    finally:
+        _FONT_EPOCH.reset(token)
+
+
+# fontTools stamps every font it writes with the current time (``head.modified``,
+# ``timestampNow()``; only ``SOURCE_DATE_EPOCH`` in the environment overrides it), and
+# WeasyPrint's fontTools subsetting cannot ask it not to. While ``pdf_bytes`` writes a
+# PDF, its fonts' clock is the build epoch instead; elsewhere fontTools behaves as
+# shipped. A context variable rather than the environment: nothing the process or its
+# other threads see changes.
+_FONT_EPOCH: ContextVar[int | None] = ContextVar("prepdeck_font_epoch", default=None)
+
+
+def _font_timestamp() -> int:
+    """Return fontTools' "now": the epoch of the PDF being written, else fontTools' own."""
+    epoch = _FONT_EPOCH.get()
+    if epoch is None:
+        return timeTools.timestampNow()
+    return timeTools.timestampSinceEpoch(epoch)
+
+
+_h_e_a_d.timestampNow = _font_timestamp
+
+
+def subsetting_hint() -> str | None:
+    """Return advice for a machine where WeasyPrint subsets fonts with fontTools (slower), else None."""
+    from weasyprint.pdf import fonts
+
+    if fonts.harfbuzz_subset is not None and fonts.harfbuzz.hb_version_atleast(4, 1, 0):
+        return None
+    return (
+        "PDFs build faster with the HarfBuzz-Subset library: install libharfbuzz-subset0 "
+        "(Debian, Ubuntu) or harfbuzz (Homebrew); the files stay reproducible without it"
+    )
 
 
 def descendants(box) -> Iterator:
