@@ -6,6 +6,12 @@ BIN    := $(VENV)/bin
 OUT    := build
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
+# Exact pins for the venv's Python. Python 3.10 gets its own: the newest releases of
+# numpy, pandas, fontTools and others need 3.11.
+PY_VERSION  := $(shell $(if $(wildcard $(BIN)/python),$(BIN)/python,$(PYTHON)) -c \
+                 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+CONSTRAINTS := $(if $(filter 3.10,$(PY_VERSION)),constraints-py3.10.txt,constraints.txt)
+
 # Stamps record which dependency set is installed; they are redone when the pins change.
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 DEV_STAMP     := $(VENV)/.installed-dev
@@ -17,18 +23,18 @@ all: build
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(RUNTIME_STAMP): pyproject.toml constraints.txt | $(BIN)/python
-	$(PIP) install -c constraints.txt -e .
+$(RUNTIME_STAMP): pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	$(PIP) install -c $(CONSTRAINTS) -e .
 	touch $@
 
-$(DEV_STAMP): pyproject.toml constraints.txt | $(BIN)/python
-	$(PIP) install -c constraints.txt -e '.[test,examples]'
+$(DEV_STAMP): pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	$(PIP) install -c $(CONSTRAINTS) -e '.[test,examples]'
 	touch $@ $(RUNTIME_STAMP)
 
 # A repeated `make build` with nothing changed does no work: the outputs are
 # remade only when a source changed or one of the files the last build wrote is gone.
 SOURCES := $(shell find content templates generator -type f ! -path '*/__pycache__/*' 2>/dev/null) \
-           pyproject.toml constraints.txt
+           pyproject.toml $(CONSTRAINTS)
 BUILD_STAMP := $(OUT)/.build-stamp
 # The list of source files, rewritten only when a file is added or removed: a deleted
 # question makes no remaining file newer, so the list itself is a prerequisite.
@@ -77,8 +83,9 @@ clean:
 distclean: clean
 	rm -rf $(VENV) *.egg-info
 
-# Re-pin every dependency after editing pyproject.toml.
+# Re-pin every dependency after editing pyproject.toml (for the venv's Python: run it
+# once with a Python 3.11+ venv and once with a 3.10 one).
 lock: | $(BIN)/python
 	$(PIP) install -e '.[test,examples]'
-	{ sed -n '1,2p' constraints.txt; $(BIN)/python -m pip freeze --exclude-editable \
-	  | sed 's/+cpu$$//'; } > constraints.tmp && mv constraints.tmp constraints.txt
+	{ sed -n '1,2p' $(CONSTRAINTS); $(BIN)/python -m pip freeze --exclude-editable \
+	  | sed 's/+cpu$$//'; } > constraints.tmp && mv constraints.tmp $(CONSTRAINTS)
