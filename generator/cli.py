@@ -629,3 +629,52 @@ def schema_command(kind: str | None, out: Path | None) -> None:
         if kind is None or name.startswith(kind):
             (out / name).write_text(json.dumps(schema(), indent=2) + "\n", encoding="utf-8")
             click.echo(f"  {printable(str(out / name))}")
+
+
+@main.command("serve")
+@content_option
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8000,
+    show_default=True,
+    help="The port on 127.0.0.1 to serve on; 0 picks a free one.",
+)
+@verbose_option
+@handle_errors
+def serve_command(content: Path, port: int) -> None:
+    """Preview the study site: build it, serve it on 127.0.0.1 and rebuild it on every edit.
+
+    The site is built into a temporary folder. When a file under the content
+    or the templates changes, the edited questions' pages are built again and
+    the open page reloads; a problem in the content shows on the page as
+    'path:line: error: ...' until it is fixed. Ctrl-C stops the server and
+    removes the folder. Nothing listens beyond this machine.
+
+    \b
+    Examples:
+      prepdeck serve
+      prepdeck serve --content mybank --port 8001
+    """
+    from generator.serve import serve
+
+    def ready(url: str, first) -> None:
+        _report(first.problems)
+        shown = f"{_count(first.pages, 'page')} in {first.seconds:.2f} s" if not first.problems else "errors"
+        click.echo(f"serving {printable(str(content))} at {url} ({shown}); Ctrl-C to stop")
+        sys.stdout.flush()
+
+    def rebuilt(report) -> None:
+        if report.problems:
+            _report(report.problems)
+            click.echo(
+                f"prepdeck: {GeneratorError(report.problems).summary()}; the page shows them", err=True
+            )
+        else:
+            click.echo(f"rebuilt {_count(report.pages, 'page')} in {report.seconds:.2f} s")
+        sys.stdout.flush()
+
+    try:
+        serve(content, port, ready=ready, rebuilt=rebuilt)
+    except KeyboardInterrupt:
+        click.echo("stopped; the temporary site is removed")

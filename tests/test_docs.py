@@ -35,7 +35,7 @@ def test_every_make_target_the_readme_names_exists():
         assert re.search(rf"^{target}:", makefile, flags=re.M), target
 
 
-@pytest.mark.parametrize("command", ["check", "list", "build", "release", "init", "schema"])
+@pytest.mark.parametrize("command", ["check", "list", "build", "release", "init", "schema", "serve"])
 def test_every_command_has_help_with_an_example(command):
     result = CliRunner().invoke(main, [command, "--help"])
     assert result.exit_code == 0

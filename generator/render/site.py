@@ -14,12 +14,13 @@ field HTML, and the search index is JSON that the site's script reads as text.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import html
 import json
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,11 +37,12 @@ log = logging.getLogger(__name__)
 
 #: Files copied as they are from ``templates/site/`` into ``assets/``.
 STATIC_ASSETS = ("site.css", "site.js", "theme.js")
-#: The Content-Security-Policy of every page: own scripts only, no requests elsewhere.
+#: The Content-Security-Policy of every page: own scripts only, no requests elsewhere
+#: (``prepdeck serve`` lets its pages connect to the server, to reload on a rebuild).
 #: Inline styles stay allowed: the deck's category badge sets its colour in a style attribute.
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-    "font-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'"
+    "font-src 'self'; connect-src 'none'; base-uri 'none'; form-action 'none'"
 )
 _TAGS = re.compile(r"<[^>]+>")
 _SPACE = re.compile(r"\s+")
@@ -65,13 +67,22 @@ def site_dir(stem: str) -> str:
     return f"{stem}-site"
 
 
-def render_site(bank: Bank, stem: str, options: RenderOptions) -> Rendered:
+def render_site(
+    bank: Bank, stem: str, options: RenderOptions, only: Collection[str] | None = None
+) -> Rendered:
     """Render the site of ``bank`` as ``<stem>-site/``: index, quiz, one page per question, assets.
 
     Reads ``options.templates / "site"`` and the deck's templates; writes nothing and
-    reads no clock, so two renders give the same bytes.
+    reads no clock, so two renders give the same bytes. With ``only`` (question ids),
+    the question pages of just those questions are rendered, with the index, the quiz
+    and the assets: ``prepdeck serve`` rebuilds an edited question this way.
     """
-    plan = plan_deck(bank, options)
+    carded = (
+        bank
+        if only is None
+        else dataclasses.replace(bank, questions=tuple(q for q in bank.questions if q.id in only))
+    )
+    plan = plan_deck(carded, options)
     by_id: dict[str, list[genanki.Note]] = {}
     card_css = ""
     for deck in plan.decks:
@@ -81,9 +92,12 @@ def render_site(bank: Bank, stem: str, options: RenderOptions) -> Rendered:
                 card_css = note.model.css  # both note types share the deck's CSS
     entries: list[Entry] = []
     for question in bank.questions:
-        notes = by_id[question.id]  # the question note first, then its cloze notes
-        card = note_cards(notes[0])[0]
-        clozes = tuple(tuple(note_cards(note)) for note in notes[1:])
+        notes = by_id.get(question.id)  # the question note first, then its cloze notes
+        if notes is None:  # a page not rendered this time: the index needs no cards
+            card, clozes = Card(1, "", ""), ()
+        else:
+            card = note_cards(notes[0])[0]
+            clozes = tuple(tuple(note_cards(note)) for note in notes[1:])
         entries.append(
             Entry(
                 question,
@@ -114,6 +128,8 @@ def render_site(bank: Bank, stem: str, options: RenderOptions) -> Rendered:
     )
     files.append(("quiz.html", _page(env, "quiz.html", context, root="", entries=index_entries)))
     for position, entry in enumerate(index_entries):
+        if only is not None and entry.question.id not in only:
+            continue
         previous = index_entries[position - 1] if position else None
         following = index_entries[position + 1] if position + 1 < len(index_entries) else None
         files.append(
@@ -132,9 +148,11 @@ def render_site(bank: Bank, stem: str, options: RenderOptions) -> Rendered:
                 ),
             )
         )
-    files.append(("assets/card.css", card_css.encode()))
+    if card_css:  # the same for every question: absent only when ``only`` names none
+        files.append(("assets/card.css", card_css.encode()))
     # The cards name their images and formulas flat, as Anki's media folder does; the
     # pages that show cards (the quiz and each question) find them beside themselves.
+    # With ``only``, the media of just those questions.
     for name, data in sorted(plan.media.items()):
         files.extend(((name, data), (f"q/{name}", data)))
     for name in STATIC_ASSETS:
