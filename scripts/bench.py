@@ -350,12 +350,57 @@ def bench_cheatsheet_scale(work: Path, sizes: list[int]) -> list[dict]:
     return rows
 
 
+def bench_site(work: Path, runs: int, size: int = 1000) -> dict:
+    """The study site: its size, its build, a ``prepdeck serve`` rebuild after one edit, and at scale."""
+    from generator.model import OutputKind
+    from generator.serve import Preview
+
+    site = frozenset({OutputKind.SITE})
+    out = work / "site-out"
+    bank = check(PRODUCT).bank
+    request = BuildRequest(
+        content=PRODUCT, out=out, epoch=EPOCH, outputs=site, selection=_all_ids(bank), name="all"
+    )
+    seconds = median_time(lambda: build(request), runs)
+    folder = out / f"{bank.slug}-all-site"
+    fonts = (".woff", ".woff2", ".ttf", ".otf")
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    size_bytes = sum(p.stat().st_size for p in files if p.suffix not in fonts)
+    # serve: the same bank copied, one question's text edited, the rebuild that follows timed.
+    content = work / "serve-content"
+    shutil.copytree(PRODUCT, content, ignore=shutil.ignore_patterns("__pycache__"))
+    preview = Preview(content, work / "serve-site", TEMPLATES)
+    preview.rebuild()
+    path = next(content.glob("questions/*/*.yaml"))
+    source = path.read_text(encoding="utf-8")
+    edits = []
+    for run in range(runs):
+        path.write_text(source.replace("question: ", f"question: Edit {run} of ", 1), encoding="utf-8")
+        report = preview.rebuild([path])
+        assert not report.problems and report.pages == 3, report
+        edits.append(report.seconds)
+    large = write_bank(work, size)
+    large_request = BuildRequest(content=large, out=work / "site-large", epoch=EPOCH, outputs=site)
+    large_seconds = median_time(lambda: build(large_request), 3)
+    large_folder = next((work / "site-large").glob("*-site"))
+    return {
+        "site_kb": size_bytes / 1000,
+        "site_files": len(files),
+        "site_seconds": seconds,
+        "serve_edit_rebuild_seconds": statistics.median(edits),
+        "large_questions": size,
+        "large_site_seconds": large_seconds,
+        "large_site_kb": sum(p.stat().st_size for p in large_folder.rglob("*") if p.is_file()) / 1000,
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "bench")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--sizes", default="1000,5000", help="synthetic bank sizes for the deck stage")
     parser.add_argument("--sheet-sizes", default="100,300,1000", help="sizes for the cheat-sheet growth")
+    parser.add_argument("--site-only", action="store_true", help="measure the study site alone")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="prepdeck-bench-banks-"))
@@ -366,7 +411,17 @@ def main() -> int:
             "system": platform.platform(),
         }
     }
+    if args.site_only:
+        try:
+            results["site"] = bench_site(work, args.runs)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        results["targets"] = target_table(site_targets(results["site"]))
+        (args.out / "results-site.json").write_text(json.dumps(results, indent=2) + "\n")
+        print_targets(results["targets"])
+        return 0
     try:
+        results["site"] = bench_site(work, args.runs)
         results["default_build"] = bench_default_build(args.runs)
         results["pdf_overhead"] = bench_pdf_overhead(args.runs)
         results["noop_make_build"] = bench_noop_make()
@@ -389,9 +444,20 @@ def main() -> int:
     return 0
 
 
+def site_targets(site: dict) -> list[tuple[str, float, str, float]]:
+    """The study site's targets: (measure, value, operator, limit)."""
+    return [
+        ("site of the shipped bank without fonts, KB", site["site_kb"], "<", 500.0),
+        ("site build (shipped bank), median s", site["site_seconds"], "<", 0.5),
+        ("serve rebuild after a one-question edit, median s", site["serve_edit_rebuild_seconds"], "<", 0.3),
+        (f"site build at {site['large_questions']} questions, s", site["large_site_seconds"], "<", 10.0),
+    ]
+
+
 def targets(results: dict) -> list[dict]:
     """Each target with its measured value and whether it is met."""
     rows = [
+        *site_targets(results["site"]),
         (
             "default build (shipped bank), median s",
             results["default_build"]["default_bank_seconds"],
@@ -423,6 +489,11 @@ def targets(results: dict) -> list[dict]:
             1.5,
         )
     )
+    return target_table(rows)
+
+
+def target_table(rows: list[tuple[str, float, str, float]]) -> list[dict]:
+    """Return the rows as the results' table: value, target and whether it is met."""
     table = []
     for name, value, op, limit in rows:
         met = value < limit if op == "<" else value <= limit
@@ -430,14 +501,18 @@ def targets(results: dict) -> list[dict]:
     return table
 
 
-def print_table(results: dict) -> None:
-    width = max(len(row["measure"]) for row in results["targets"])
+def print_targets(table: list[dict]) -> None:
+    width = max(len(row["measure"]) for row in table)
     print(f"{'measure'.ljust(width)}  {'value':>9}  {'target':>8}  met")
-    for row in results["targets"]:
+    for row in table:
         print(
             f"{row['measure'].ljust(width)}  {row['value']:>9.3f}  {row['target']:>8}  "
             f"{'yes' if row['met'] else 'NO'}"
         )
+
+
+def print_table(results: dict) -> None:
+    print_targets(results["targets"])
     build_row = results["default_build"]
     print(
         f"\nwith subsets: {build_row['with_subsets_seconds']:.2f} s on {build_row['cores']} cores, "
