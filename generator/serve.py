@@ -214,6 +214,10 @@ def _handler(preview: Preview, live_js: bytes) -> type[http.server.BaseHTTPReque
                 return self._send(json.dumps(state).encode(), "application/json")
             if path == LIVE + "live.js":
                 return self._send(live_js, "text/javascript")
+            if path == "/favicon.ico":  # the site has none; a browser asks anyway
+                self.send_response(204)
+                self.end_headers()
+                return None
             name = path.lstrip("/")
             if name == "" or name.endswith("/"):
                 name += "index.html"
