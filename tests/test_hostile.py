@@ -287,9 +287,10 @@ def built(server, tmp_path_factory) -> Built:
 ALLOWED_TAGS = {
     "div", "span", "header", "footer", "section", "p", "ul", "ol", "li", "h1", "h2", "h3", "h4", "h5",
     "h6", "hr", "br", "figure", "figcaption", "pre", "code", "strong", "em", "a", "blockquote", "style",
+    "details", "summary",
 }  # fmt: skip
-#: The only style attribute any template writes.
-TEMPLATE_STYLE = re.compile(r"--category-colour: #[0-9a-f]{6}")
+#: The only style attributes any template writes: a category's colour, a code line's indentation.
+TEMPLATE_STYLE = re.compile(r"--category-colour: #[0-9a-f]{6}|--indent: \d+ch")
 
 
 class _Elements(HTMLParser):

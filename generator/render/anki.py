@@ -460,7 +460,9 @@ def _notes(
         "Sort": sort,
         "Summary": _html(markup.markdown_inline(question.summary)),
         "Answer": _html(markup.markdown(question.answer)),
-        "KeyPoints": _render(env, "key-points.html", groups=question.key_points),
+        "KeyPoints": _render(
+            env, "key-points.html", groups=question.key_points, open_groups=open_groups(question)
+        ),
         "Code": _render(env, "code.html", examples=question.examples),
         "FollowUps": _render(env, "follow-ups.html", follow_ups=question.follow_ups)
         if question.follow_ups
@@ -528,6 +530,29 @@ def _item_records(
         if before.number not in live:
             found.append(before if before.retired else dataclass_replace(before, retired=version))
     return tuple(sorted(found, key=lambda item: item.number))
+
+
+#: The key points a phone shows open on its first screen, in lines of about ``_PHONE_LINE`` characters.
+FIRST_SCREEN_LINES = 10
+_PHONE_LINE = 40
+
+
+def open_groups(question: Question) -> int:
+    """Return how many of the question's key-point groups the answer side shows open.
+
+    A phone's first screen holds the question, the summary and about
+    ``FIRST_SCREEN_LINES`` lines of key points; groups past that are folded to
+    their title (one tap opens them), so every group's title is still on the
+    first screen. The first group is always open.
+    """
+    used = 0
+    for index, group in enumerate(question.key_points):
+        lines = 1 + sum(-(-len(markup.plain_text(item)) // _PHONE_LINE) for item in group.items)
+        folded_after = len(question.key_points) - index - 1  # one line each
+        if index and used + lines + folded_after > FIRST_SCREEN_LINES:
+            return index
+        used += lines
+    return len(question.key_points)
 
 
 def _ordered(fields: dict[str, str], names: Sequence[str]) -> list[str]:
@@ -628,14 +653,31 @@ def _finalize(value: object) -> object:
     return Markup(_anki_escape(str(escape(value))))
 
 
-def _cloze(item: object, number: int) -> _AnkiSyntax:
-    """Wrap one item's HTML as Anki cloze deletion ``number`` (``{{cN::…}}``).
+#: The key term of a key point: its first bold span, else its first code span.
+_KEY_TERM = (re.compile(r"<strong>(.+?)</strong>", re.S), re.compile(r"<code>(.+?)</code>", re.S))
 
-    Every ``:`` of the item becomes ``&#58;`` as well, so no text can end the
-    deletion's answer early or start a hint.
+
+def _cloze(item: object, number: int, hint: str = "") -> _AnkiSyntax:
+    """Return one item's HTML with its key term as Anki cloze deletion ``number`` (``{{cN::…}}``).
+
+    The key term is the item's first bold span (else its first code span, else
+    the whole item), so the card asks for the term and keeps its explanation in
+    view; ``hint`` (the group's title) is what the front shows in its place.
+    ``number`` is the item's cloze number, which the lock keeps across
+    releases, so a card keeps its history however its text changes. Every ``:`` inside the deletion becomes
+    ``&#58;``, so no text can end its answer early or start a second hint.
     """
-    body = _anki_escape(str(escape(item))).replace(":", "&#58;")
-    return _AnkiSyntax(f"{{{{c{number}::{body}}}}}")
+    html = _anki_escape(str(escape(item)))
+    start, end = 0, len(html)
+    for pattern in _KEY_TERM:
+        match = pattern.search(html)
+        if match:
+            start, end = match.span(1)
+            break
+    body = html[start:end].replace(":", "&#58;")
+    shown = _anki_escape(str(escape(hint))).replace(":", "&#58;")
+    hint_part = f"::{shown}" if shown else ""
+    return _AnkiSyntax(f"{html[:start]}{{{{c{number}::{body}{hint_part}}}}}{html[end:]}")
 
 
 # --- Templates ------------------------------------------------------------------------------

@@ -12,12 +12,14 @@ validation has refused every other image before anything renders. ``$…$`` and
 from __future__ import annotations
 
 import functools
+import html
+import re
 
 from markdown_it import MarkdownIt
 from markdown_it.rules_inline import StateInline
 from markupsafe import Markup, escape
-from pygments import highlight as pygments_highlight
 from pygments.formatters import HtmlFormatter
+from pygments.formatters.html import _get_ttype_class
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
@@ -135,6 +137,14 @@ def markdown_inline(text: str) -> Markup:
     return Markup(_md.renderInline(text).strip())
 
 
+_TAG = re.compile(r"<[^>]+>")
+
+
+def plain_text(text: str) -> str:
+    """Return the text a reader sees of one line of inline Markdown (for length estimates)."""
+    return html.unescape(_TAG.sub("", str(markdown_inline(text))))
+
+
 def embedded(text: str) -> list[tuple[str, str, str, int]]:
     """Return the images and formulas in Markdown text, for validation.
 
@@ -157,29 +167,189 @@ def embedded(text: str) -> list[tuple[str, str, str, int]]:
 
 @functools.lru_cache(maxsize=64)
 def _lexer(language: str):
+    # Keep blank first and last lines, so the rows match the code's lines one to one.
     try:
-        return get_lexer_by_name(language)
+        return get_lexer_by_name(language, stripnl=False, ensurenl=False)
     except ClassNotFound:
-        return get_lexer_by_name("text")
+        return get_lexer_by_name("text", stripnl=False, ensurenl=False)
 
 
-# A formatter builds a style sheet when it is made (about 0.5 ms); one serves every call.
-_formatter = HtmlFormatter(cssclass=CODE_CLASS, wrapcode=False)
+#: The mark at the start of a row that continues the line above it.
+CONTINUATION = "\u21aa"
+#: Continuation rows start this many columns right of their line's own indentation.
+HANG = 2
+# A continuation row is never narrower than this many columns, however deep the indent.
+_MIN_ROW = 16
+
+Token = tuple[str, str]  # (Pygments CSS class, text)
 
 
-@functools.lru_cache(maxsize=4096)  # the deck and the site show the same code; a rebuild most of it again
-def highlight(code: str, language: str) -> Markup:
-    """Highlight code as ``<div class="code"><pre>…</pre></div>`` with Pygments CSS classes."""
-    return Markup(pygments_highlight(code, _lexer(language), _formatter).strip())
+def code_lines(code: str, language: str) -> list[list[Token]]:
+    """Return the code's lines, each a list of (CSS class, text) tokens, newlines dropped."""
+    lines: list[list[Token]] = [[]]
+    for ttype, value in _lexer(language).get_tokens(code.rstrip("\n")):
+        css = _get_ttype_class(ttype)
+        for index, part in enumerate(value.split("\n")):
+            if index:
+                lines.append([])
+            if part:
+                lines[-1].append((css, part))
+    return lines
+
+
+def _indent(tokens: list[Token]) -> int:
+    text = "".join(text for _, text in tokens)
+    return len(text) - len(text.lstrip(" "))
+
+
+def _spans(tokens: list[Token]) -> str:
+    return "".join(
+        f'<span class="{css}">{escape(text)}</span>' if css else str(escape(text)) for css, text in tokens
+    )
+
+
+def _break_at(text: str, limit: int) -> int:
+    """Return where to break ``text`` so the first part is at most ``limit`` characters.
+
+    After the last space, comma or opening parenthesis in the last two thirds of
+    the row if there is one (so a name or an f-string's ``{…}`` stays whole where
+    it can), else at the limit.
+    """
+    for index in range(limit, limit // 3, -1):
+        if text[index - 1] in " ,;(" and text[:index].strip():
+            return index
+    return limit
+
+
+def _split(tokens: list[Token], at: int) -> tuple[list[Token], list[Token]]:
+    head: list[Token] = []
+    tail: list[Token] = []
+    position = 0
+    for css, text in tokens:
+        if position + len(text) <= at:
+            head.append((css, text))
+        elif position >= at:
+            tail.append((css, text))
+        else:
+            head.append((css, text[: at - position]))
+            tail.append((css, text[at - position :]))
+        position += len(text)
+    return head, tail
+
+
+def wrap_rows(tokens: list[Token], width: int) -> list[list[Token]]:
+    """Return one line's rows at most ``width`` columns wide: the line, then its continuations.
+
+    A continuation row starts ``HANG`` columns right of the line's indentation; the
+    renderer puts ``CONTINUATION`` in that gap.
+    """
+    hang = min(_indent(tokens) + HANG, max(0, width - _MIN_ROW))
+    rows = []
+    limit = width
+    rest = tokens
+    while sum(len(text) for _, text in rest) > limit:
+        text = "".join(t for _, t in rest)
+        head, rest = _split(rest, _break_at(text, limit))
+        rows.append(head)
+        # The break's own spaces would only push the continuation right.
+        stripped = "".join(t for _, t in rest)
+        rest = _split(rest, len(stripped) - len(stripped.lstrip(" ")))[1]
+        limit = width - hang
+    rows.append(rest)
+    return rows
+
+
+@functools.lru_cache(maxsize=4096)  # the deck and the site show the same code
+def highlight(code: str, language: str, width: int | None = None) -> Markup:
+    """Highlight code as ``<div class="code"><pre>`` with one ``<span class="line">`` per line.
+
+    Without ``width`` (cards a browser shows at any width), each line carries its
+    indentation as ``--indent`` and the CSS wraps it with a hanging indent and a
+    continuation mark. With ``width`` (print, whose font and column are fixed),
+    lines longer than ``width`` columns are wrapped here: each continuation row
+    starts with the mark under the line's indentation.
+    """
+    rows = []
+    for tokens in code_lines(code, language):
+        indent = _indent(tokens)
+        if width is None:
+            style = f' style="--indent: {indent}ch"' if indent else ""
+            # The newline ends a block, so it adds no row; it keeps the text's lines for copying.
+            rows.append(f'<span class="line"{style}>{_spans(tokens)}\n</span>')
+            continue
+        first, *more = wrap_rows(tokens, width)
+        rows.append(f'<span class="line">{_spans(first)}</span>')
+        pad = " " * min(indent, max(0, width - _MIN_ROW))
+        for row in more:
+            mark = f'<span class="more">{CONTINUATION}</span>'
+            rows.append(f'<span class="line cont">{pad}{mark} {_spans(row)}</span>')
+    separator = "" if width is None else "\n"
+    return Markup(f'<div class="{CODE_CLASS}"><pre>{separator.join(rows)}</pre></div>')
+
+
+#: WCAG 2 AA: the least contrast between text and its background.
+AA_CONTRAST = 4.5
+_CSS_COLOUR = re.compile(r"(?<![-\w])color:\s*(#[0-9A-Fa-f]{3,6})\b")
+_CSS_BACKGROUND = re.compile(r"background(?:-color)?:\s*(#[0-9A-Fa-f]{3,6})\b")
+
+
+def _rgb(colour: str) -> tuple[float, float, float]:
+    hex_digits = colour.lstrip("#")
+    if len(hex_digits) == 3:
+        hex_digits = "".join(c * 2 for c in hex_digits)
+    return tuple(int(hex_digits[i : i + 2], 16) / 255 for i in (0, 2, 4))  # type: ignore[return-value]
+
+
+def luminance(colour: str) -> float:
+    """Return the relative luminance of ``#rgb``/``#rrggbb`` (WCAG 2)."""
+
+    def linear(channel: float) -> float:
+        return channel / 12.92 if channel <= 0.04045 else ((channel + 0.055) / 1.055) ** 2.4
+
+    red, green, blue = (linear(c) for c in _rgb(colour))
+    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
+
+
+def contrast(foreground: str, background: str) -> float:
+    """Return the WCAG 2 contrast ratio of two colours, from 1 to 21."""
+    light, dark = sorted((luminance(foreground), luminance(background)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def readable(colour: str, background: str, minimum: float = AA_CONTRAST) -> str:
+    """Return ``colour``, mixed towards black or white just enough to reach ``minimum`` contrast.
+
+    The hue stays, so a palette keeps its look; only the too-faint colours move.
+    """
+    if contrast(colour, background) >= minimum:
+        return colour
+    target = (0.0, 0.0, 0.0) if luminance(background) > 0.18 else (1.0, 1.0, 1.0)
+    start = _rgb(colour)
+    for step in range(1, 101):
+        mix = step / 100
+        rgb = [round(255 * (c + (t - c) * mix)) for c, t in zip(start, target, strict=True)]
+        candidate = "#{:02x}{:02x}{:02x}".format(*rgb)
+        if contrast(candidate, background) >= minimum:
+            return candidate
+    return "#000000" if target == (0.0, 0.0, 0.0) else "#ffffff"
 
 
 def highlight_css(style: str, scope: str = "") -> str:
     """Return the Pygments CSS for one palette, every rule prefixed by ``scope``.
 
     Anki's night mode puts ``.nightMode`` on an ancestor of the card, so the deck
-    ships two palettes: the default one and one scoped by ``.nightMode``.
+    ships two palettes: the default one and one scoped by ``.nightMode``. Every
+    token colour too faint for its background (WCAG AA, ``AA_CONTRAST``) is
+    darkened (light palettes) or lightened (dark ones) until it reads.
     """
     selector = f"{scope} .{CODE_CLASS}".strip()
     formatter = HtmlFormatter(style=style, cssclass=CODE_CLASS)
+    background = formatter.style.background_color or "#ffffff"
     rules = formatter.get_background_style_defs(selector) + formatter.get_token_style_defs(selector)
-    return "\n".join(rules)
+
+    def fix(rule: str) -> str:
+        own = _CSS_BACKGROUND.search(rule)
+        behind = own.group(1) if own else background
+        return _CSS_COLOUR.sub(lambda m: f"color: {readable(m.group(1), behind)}", rule)
+
+    return "\n".join(fix(rule) for rule in rules)
