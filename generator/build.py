@@ -290,11 +290,16 @@ def _build(
             for rendered in results
             for a in rendered.artifacts
         ]
-        warnings = [
-            *checked.warnings,
-            *theme_problems.warnings,
-            *(w for rendered in results for w in rendered.warnings),
-        ]
+        # A question in several subsets would repeat its warning once per subset: say it once.
+        warnings = list(
+            dict.fromkeys(
+                [
+                    *checked.warnings,
+                    *theme_problems.warnings,
+                    *(w for rendered in results for w in rendered.warnings),
+                ]
+            )
+        )
         if request.strict and warnings:
             problems = Problems()
             problems.items.extend(warnings)
@@ -330,6 +335,36 @@ def sized_name(name: str, paper: str, card_size: str) -> str:
     if stem.endswith("-flashcards") and card_size != DEFAULT_CARD_SIZE:
         parts.append(card_size)
     return "-".join([stem, *parts]) + dot + suffix
+
+
+def calibrate(request: BuildRequest) -> BuildReport:
+    """Write the duplex calibration sheet for the request's paper, card size, duplex mode and offset.
+
+    The sheet does not depend on the bank, which is not read. Its readings go
+    straight into ``--back-offset`` (see ``render.flashcards.render_calibration``).
+    """
+    from generator.render.flashcards import render_calibration
+
+    started = time.perf_counter()
+    epoch = request.epoch
+    if epoch is None:
+        epoch = source_epoch([Path(request.templates)])
+    options = RenderOptions(
+        templates=request.templates,
+        epoch=epoch,
+        paper=request.paper,
+        card_size=request.card_size,
+        duplex=request.duplex,
+        back_offset=request.back_offset,
+    )
+    try:
+        rendered = render_calibration(options)
+    except ValueError as exc:
+        raise GeneratorError(str(exc)) from None
+    Path(request.out).mkdir(parents=True, exist_ok=True)
+    with locked(Path(request.out)):
+        files = write_artifacts(Path(request.out), list(rendered.artifacts))
+    return BuildReport(tuple(files), (), rendered.warnings, epoch, time.perf_counter() - started)
 
 
 def _render_all(

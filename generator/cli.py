@@ -21,7 +21,7 @@ from typing import Any, NoReturn
 import click
 
 from generator import __version__, logs
-from generator.build import BuildRequest, build, check, select_subset
+from generator.build import BuildRequest, build, calibrate, check, select_subset
 from generator.errors import GeneratorError, Problem, UsageError
 from generator.model import Difficulty, OutputKind, Rarity, Selection
 from generator.scaffold import init_bank
@@ -435,6 +435,12 @@ def _human_size(size: int) -> str:
     metavar="X,Y",
     help="Shift back pages by X,Y mm to correct a printer's front/back registration.",
 )
+@click.option(
+    "--calibrate",
+    "calibrate_only",
+    is_flag=True,
+    help="Write only flashcards-calibration.pdf: print it duplex to measure the --back-offset.",
+)
 @click.option("--strict", is_flag=True, help="Treat warnings (e.g. overflowing cards) as errors.")
 @click.option(
     "--templates",
@@ -467,6 +473,7 @@ def build_command(
     card_size,
     duplex,
     back_offset,
+    calibrate_only,
     strict,
     theme,
     clean,
@@ -483,6 +490,7 @@ def build_command(
       prepdeck build --tag parallelism --difficulty hard --name parallel-hard
       prepdeck build --only flashcards --paper letter --duplex short --back-offset 0.5,-1
       prepdeck build --templates mytheme --clean
+      prepdeck build --calibrate --paper letter --duplex short
     """
     request = BuildRequest(
         content=content,
@@ -499,6 +507,15 @@ def build_command(
         theme=theme,
         clean=clean,
     )
+    if calibrate_only:
+        report = calibrate(request)
+        (path,) = report.files
+        click.echo(f"  {path}  ({_human_size(path.stat().st_size)})")
+        click.echo(
+            "print it double-sided at 100 % scale, read X and Y where the lines meet, then build with "
+            "--back-offset X,Y"
+        )
+        return
     progress = None
     if sys.stderr.isatty():
 

@@ -682,3 +682,18 @@ def test_a_build_under_another_start_method_cleans_up_after_a_signal(method: str
         assert code == -signal.SIGKILL
     assert state(busy.out) == busy.before
     assert leftovers(busy.out) == []
+
+
+@pytest.mark.slow
+def test_a_warning_about_a_question_in_several_subsets_is_reported_once(tmp_path: Path):
+    # kubernetes-deployment is in the whole bank and three subsets; its back is shortened in each.
+    request = BuildRequest(
+        content=ROOT / "content",
+        out=tmp_path / "out",
+        outputs=frozenset({OutputKind.FLASHCARDS}),
+        epoch=EPOCH,
+    )
+    report = build(request)
+    assert len(report.files) == 5
+    shortened = [w for w in report.warnings if "'kubernetes-deployment'" in w.message]
+    assert len(shortened) == 1 and "more in the deck" in shortened[0].message

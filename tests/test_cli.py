@@ -293,3 +293,16 @@ def test_a_build_prints_its_files_its_summary_and_one_hint_but_no_library_logs(v
         assert all(line.split(": ")[1].startswith("generator.") for line in lines if line != hint), lines
     else:
         assert lines == [hint]
+
+
+def test_calibrate_writes_only_the_calibration_sheet_and_says_what_to_do(tmp_path: Path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no bank here: the sheet does not need one
+    result = run("build", "--calibrate", "--out", "out", "--paper", "letter", "--duplex", "short")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "out").iterdir() if not p.name.startswith(".")) == [
+        "flashcards-calibration.pdf"
+    ]
+    assert "--back-offset X,Y" in result.output
+    refused = run("build", "--calibrate", "--out", "out", "--duplex", "none")
+    assert refused.exit_code == 1
+    assert "error: a calibration page needs a duplex printer" in refused.output

@@ -1,18 +1,23 @@
 """Render duplex flashcard sheets: question on the front, key points on the back.
 
 Cards sit in a grid centred on the page with at least ``MIN_MARGIN_MM`` of
-paper around it; short cut marks in that margin line up with every card edge.
+paper around it and ``GUTTER_MM`` between cards, so a cut a little off the line
+never takes a sliver of the neighbouring card; short cut marks in the margin
+line up with every card edge. The fronts' colour band bleeds ``BLEED_MM`` past
+the cut line, and no card has a border, so duplex drift shows no offset line.
 Pages alternate fronts and backs (``duplex="long"``/``"short"``), with each
 back page's grid mirrored so that every back lands behind its front once the
 sheet is flipped; ``duplex="none"`` prints every front page, then every back
 page, each back in the same slot as its front.
 
-Text shrinks to fit its card. Each card's size is first estimated from its
-text (cheap and deliberately conservative), the document is laid out once,
-and each card's content is measured in WeasyPrint's layout tree; only when a
-card overflows is the document laid out again, with that card's size lowered
-from the measurement. A card that overflows even at ``MIN_FONT_PT`` becomes a
-warning naming the question.
+Text shrinks to fit its card in a few fixed steps (``CardSize.front_steps``,
+``back_steps``), so cards of one sheet look alike. Each side's step is first
+estimated from its text (cheap and deliberately conservative), the document is
+laid out once, and each card's content is measured in WeasyPrint's layout
+tree; only when a card overflows is the document laid out again, with that
+side one step smaller. A back that overflows even at its smallest step keeps
+its summary and as many key points as fit, and ends with "… more in the deck"
+(a warning names the question). Text never overlaps other text.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from dataclasses import dataclass
 
 from weasyprint.formatting_structure import boxes
 
-from generator.errors import Problem, Severity
+from generator.errors import GeneratorError, Problem, Severity
 from generator.model import Artifact, Bank, Question
 from generator.render import Rendered, RenderOptions, pdf
 
@@ -40,17 +45,17 @@ class CardSize:
     width: float
     height: float
     description: str
-    front_max_pt: float  # the question's largest size; it shrinks from here
-    back_max_pt: float  # the key points' largest size
+    front_steps: tuple[float, ...]  # the question's type sizes, largest first
+    back_steps: tuple[float, ...]  # the summary's and key points' type sizes, largest first
 
 
 #: Flashcard presets by name; the CLI offers these keys as ``--card-size`` choices.
 CARD_SIZES: dict[str, CardSize] = {
     size.name: size
     for size in (
-        CardSize("95x65", 95.0, 65.0, "95 x 65 mm, 8 per page", 14.0, 10.0),
-        CardSize("index-3x5", 127.0, 76.2, "3 x 5 inch index cards", 16.0, 11.0),
-        CardSize("business", 85.0, 55.0, "85 x 55 mm business cards", 13.0, 9.0),
+        CardSize("95x65", 95.0, 65.0, "95 x 65 mm, 8 per A4 page", (14.0, 11.0, 9.0), (8.0, 7.0, 6.0)),
+        CardSize("index-3x5", 127.0, 76.2, "3 x 5 inch index cards", (16.0, 12.0, 10.0), (9.0, 7.5, 6.0)),
+        CardSize("business", 85.0, 55.0, "85 x 55 mm business cards", (13.0, 10.0, 8.0), (7.0, 6.0)),
     )
 }
 
@@ -58,12 +63,13 @@ CARD_SIZES: dict[str, CardSize] = {
 DUPLEX_MODES = ("long", "short", "none")
 
 MIN_MARGIN_MM = 8.0  # paper left around the card grid, where the cut marks go
+GUTTER_MM = 3.0  # between neighbouring cards: room for a cut a little off the line
+BLEED_MM = 1.5  # the front's colour band reaches this far past the card's edge, into the gutter
 PADDING_MM = 3.0  # inside each card, on every side
 MIN_FONT_PT = 6.0  # text never shrinks below this
-SUMMARY_MIN_PT = 7.0  # a back shows the summary only if its text can stay this large
-_STEP_PT = 0.25  # sizes are multiples of this, so similar cards look alike
-_MAX_LAYOUTS = 4  # first layout plus at most three corrections
-MARK_GAP_MM = 1.0  # between a card edge's extension and the start of its cut mark
+MORE = "… more in the deck"  # ends a back that had to leave key points out
+_MAX_LAYOUTS = 8  # first layout plus at most seven corrections
+MARK_GAP_MM = 2.0  # between a card edge's extension and the start of its cut mark (clear of the bleed)
 MARK_MAX_MM = 5.0
 MARK_EDGE_MM = 4.0  # cut marks end at least this far from the paper edge
 
@@ -103,14 +109,22 @@ class Sheet:
             elif duplex != "none":
                 row = self.rows - 1 - row
             left, top = left + offset[0], top + offset[1]
-        return left + column * self.card.width, top + row * self.card.height
+        return left + column * (self.card.width + GUTTER_MM), top + row * (self.card.height + GUTTER_MM)
+
+    @property
+    def grid_width(self) -> float:
+        return self.columns * self.card.width + (self.columns - 1) * GUTTER_MM
+
+    @property
+    def grid_height(self) -> float:
+        return self.rows * self.card.height + (self.rows - 1) * GUTTER_MM
 
 
 def sheet_layout(paper: str, card_size: str) -> Sheet:
     """Return the page layout holding the most cards of ``card_size`` on ``paper``.
 
     Both orientations are tried; a tie keeps portrait. The grid is centred,
-    with at least ``MIN_MARGIN_MM`` of paper on every side.
+    with ``GUTTER_MM`` between cards and at least ``MIN_MARGIN_MM`` of paper on every side.
     """
     if paper not in pdf.PAPER_MM:
         raise ValueError(f"unknown paper {paper!r}; choose from {', '.join(pdf.PAPER_MM)}")
@@ -121,8 +135,8 @@ def sheet_layout(paper: str, card_size: str) -> Sheet:
     best = None
     for landscape in (False, True):
         width, height = (long, short) if landscape else (short, long)
-        columns = math.floor((width - 2 * MIN_MARGIN_MM) / card.width)
-        rows = math.floor((height - 2 * MIN_MARGIN_MM) / card.height)
+        columns = math.floor((width - 2 * MIN_MARGIN_MM + GUTTER_MM) / (card.width + GUTTER_MM))
+        rows = math.floor((height - 2 * MIN_MARGIN_MM + GUTTER_MM) / (card.height + GUTTER_MM))
         if best is None or columns * rows > best.columns * best.rows:
             best = Sheet(
                 paper,
@@ -132,8 +146,8 @@ def sheet_layout(paper: str, card_size: str) -> Sheet:
                 columns,
                 rows,
                 card,
-                left=(width - columns * card.width) / 2,
-                top=(height - rows * card.height) / 2,
+                left=(width - columns * card.width - (columns - 1) * GUTTER_MM) / 2,
+                top=(height - rows * card.height - (rows - 1) * GUTTER_MM) / 2,
             )
     assert best is not None and best.per_page > 0, f"{card_size} cards do not fit on {paper}"
     return best
@@ -146,20 +160,30 @@ def render_flashcards(bank: Bank, stem: str, options: RenderOptions) -> Rendered
         document = pdf.layout(plan.html(bank, options), templates=options.templates, content=bank.root)
         measured = _measure(document)
         overflowing = [side for side in plan.sides if measured[side.key][0] > measured[side.key][1] + 0.01]
-        shrinkable = [side for side in overflowing if plan.sizes[side.key] > MIN_FONT_PT]
         log.debug("flashcards layout %d: %d sides overflow", attempt, len(overflowing))
-        if not shrinkable or attempt == _MAX_LAYOUTS:
+        if not overflowing:
             break
-        for side in shrinkable:
-            plan.sizes[side.key] = _smaller(plan.sizes[side.key], *measured[side.key])
+        if attempt == _MAX_LAYOUTS or not all(plan.shrink(side, *measured[side.key]) for side in overflowing):
+            side = overflowing[0]
+            raise GeneratorError(
+                [
+                    Problem(
+                        f"question '{side.question.id}': the {side.side} of its flashcard does not fit a "
+                        f"{plan.sheet.card.name} card even with its key points left out; shorten it",
+                        side.question.location,
+                    )
+                ]
+            )
     warnings = [
         Problem(
-            f"question '{side.question.id}': the {side.side} of its flashcard does not fit a "
-            f"{plan.sheet.card.name} card even at {MIN_FONT_PT:g} pt; shorten it",
+            f"question '{side.question.id}': the back of its flashcard does not fit a "
+            f"{plan.sheet.card.name} card at {MIN_FONT_PT:g} pt; it shows {plan.kept[side.key]} of "
+            f"{side.item_count} key points and '{MORE}'",
             side.question.location,
             Severity.WARNING,
         )
-        for side in overflowing
+        for side in plan.sides
+        if plan.kept.get(side.key, side.item_count) < side.item_count
     ]
     warnings += _offset_warnings(plan.sheet, options.back_offset)
     name = f"{stem}-flashcards.pdf"
@@ -173,42 +197,71 @@ def flashcards_html(bank: Bank, options: RenderOptions) -> str:
 
 @dataclass(slots=True)
 class _Plan:
-    """What a layout needs: the page grid, every card side, and each side's type size by key.
+    """What a layout needs: the page grid, every card side, each side's step and kept key points.
 
-    ``sizes`` starts from the estimates; ``render_flashcards`` lowers the sizes
-    of sides that overflowed and lays the document out again.
+    ``steps`` (an index into the card size's steps) starts from the estimates;
+    ``render_flashcards`` moves the sides that overflowed one step down, then
+    (backs at the last step) keeps fewer key points, and lays the document out again.
     """
 
     sheet: Sheet
     sides: list[_Side]
-    sizes: dict[str, float]
+    steps: dict[str, int]
+    kept: dict[str, int]  # back key -> how many key points it shows, when not all
 
     @classmethod
     def estimate(cls, bank: Bank, options: RenderOptions) -> _Plan:
-        """Return the plan with every side at its estimated size."""
+        """Return the plan with every side at its estimated step."""
         if options.duplex not in DUPLEX_MODES:
             raise ValueError(f"unknown duplex mode {options.duplex!r}; choose from {', '.join(DUPLEX_MODES)}")
         sheet = sheet_layout(options.paper, options.card_size)
         sides = [side for q in bank.questions for side in _sides(q, sheet.card)]
-        return cls(sheet, sides, {side.key: side.estimate() for side in sides})
+        return cls(sheet, sides, {side.key: side.estimate() for side in sides}, {})
+
+    def size(self, side: _Side) -> float:
+        return side.steps[self.steps[side.key]]
+
+    def shrink(self, side: _Side, needed: float, room: float) -> bool:
+        """Make ``side``, which needed ``needed`` of ``room``, smaller; return False if it cannot.
+
+        One step smaller while there is one; then (backs only) fewer key points:
+        as many as the estimate, scaled by what the layout measured, says fit.
+        """
+        if self.steps[side.key] < len(side.steps) - 1:
+            self.steps[side.key] += 1
+            return True
+        kept = self.kept.get(side.key, side.item_count)
+        if side.side != "back" or kept == 0:
+            return False
+        size = side.steps[-1]
+        target = side.height(size, kept if side.key in self.kept else None) * room / needed
+        fewer = kept - 1
+        while fewer > 0 and side.height(size, fewer) > target:
+            fewer -= 1
+        self.kept[side.key] = fewer
+        return True
 
     def html(self, bank: Bank, options: RenderOptions) -> str:
         """Return the document's HTML at the planned sizes."""
         sheet = self.sheet
-        summaries = {side.question.id for side in self.sides if side.summary}
+        by_key = {side.key: side for side in self.sides}
         colours = {c.slug: pdf.safe_colour(c.colour) for c in bank.categories}
-        cards = [
-            {
-                "question": q,
-                "category": bank.category(q.category),
-                "colour": colours[q.category],
-                "ink": pdf.ink_on(colours[q.category]),
-                "front_pt": self.sizes[f"{q.id}:front"],
-                "back_pt": self.sizes[f"{q.id}:back"],
-                "summary": q.id in summaries,
-            }
-            for q in bank.questions
-        ]
+        cards = []
+        for q in bank.questions:
+            back = f"{q.id}:back"
+            kept = self.kept.get(back)
+            cards.append(
+                {
+                    "question": q,
+                    "category": bank.category(q.category),
+                    "colour": colours[q.category],
+                    "ink": pdf.ink_on(colours[q.category]),
+                    "front_pt": self.size(by_key[f"{q.id}:front"]),
+                    "back_pt": self.size(by_key[back]),
+                    "groups": _kept_groups(q, kept),
+                    "more": MORE if kept is not None else "",
+                }
+            )
         chunks = [cards[i : i + sheet.per_page] for i in range(0, len(cards), sheet.per_page)] or [[]]
         fronts = [_page(sheet, chunk, "front", options) for chunk in chunks]
         backs = [_page(sheet, chunk, "back", options) for chunk in chunks]
@@ -222,8 +275,21 @@ class _Plan:
             bank=bank,
             sheet=sheet,
             pages=pages,
+            bleed=BLEED_MM,
             created=pdf.w3c_date(options.epoch),
         )
+
+
+def _kept_groups(question: Question, kept: int | None) -> list[tuple[str, tuple[str, ...]]]:
+    """Return the key-point groups a back shows: all, or the first ``kept`` items in order."""
+    groups = []
+    left = kept if kept is not None else sum(len(g.items) for g in question.key_points)
+    for group in question.key_points:
+        if left <= 0:
+            break
+        groups.append((group.title, group.items[:left]))
+        left -= len(group.items)
+    return groups
 
 
 def _page(sheet: Sheet, chunk: list[dict], side: str, options: RenderOptions) -> dict:
@@ -242,19 +308,25 @@ def cut_marks(sheet: Sheet) -> list[dict]:
     of the last two is zero: the line's direction).
     """
     card = sheet.card
-    right = sheet.left + sheet.columns * card.width
-    bottom = sheet.top + sheet.rows * card.height
+    right = sheet.left + sheet.grid_width
+    bottom = sheet.top + sheet.grid_height
     marks = []
     length = min(MARK_MAX_MM, sheet.top - MARK_GAP_MM - MARK_EDGE_MM)
-    for column in range(sheet.columns + 1):
-        x = sheet.left + column * card.width
-        marks.append({"left": x, "top": sheet.top - MARK_GAP_MM - length, "width": 0, "height": length})
-        marks.append({"left": x, "top": bottom + MARK_GAP_MM, "width": 0, "height": length})
+    for column in range(sheet.columns):
+        x = sheet.left + column * (card.width + GUTTER_MM)
+        for edge in (x, x + card.width):
+            marks.append(
+                {"left": edge, "top": sheet.top - MARK_GAP_MM - length, "width": 0, "height": length}
+            )
+            marks.append({"left": edge, "top": bottom + MARK_GAP_MM, "width": 0, "height": length})
     length = min(MARK_MAX_MM, sheet.left - MARK_GAP_MM - MARK_EDGE_MM)
-    for row in range(sheet.rows + 1):
-        y = sheet.top + row * card.height
-        marks.append({"left": sheet.left - MARK_GAP_MM - length, "top": y, "width": length, "height": 0})
-        marks.append({"left": right + MARK_GAP_MM, "top": y, "width": length, "height": 0})
+    for row in range(sheet.rows):
+        y = sheet.top + row * (card.height + GUTTER_MM)
+        for edge in (y, y + card.height):
+            marks.append(
+                {"left": sheet.left - MARK_GAP_MM - length, "top": edge, "width": length, "height": 0}
+            )
+            marks.append({"left": right + MARK_GAP_MM, "top": edge, "width": length, "height": 0})
     return [{k: round(v, 3) for k, v in mark.items()} for mark in marks]
 
 
@@ -280,7 +352,6 @@ _LINE_HEIGHT = {"front": 1.18, "back": 1.12}  # line-height in css/flashcards.cs
 # band and footer, the back's footer (see .fit in css/flashcards.css).
 _CHROME_MM = {"front": 13.6, "back": 3.8}
 _GROUP_GAP_EM = 0.25  # .points margin-bottom
-_BORDER_PT = 0.25  # .card border
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,56 +361,59 @@ class _Side:
     question: Question
     side: str  # "front" | "back"
     card: CardSize
-    summary: bool = False  # a back that leads with the one-line summary
 
     @property
     def key(self) -> str:
         return f"{self.question.id}:{self.side}"
 
-    def paragraphs(self) -> list[list[float]]:
-        """Return the side's paragraphs, each a list of word widths in em."""
+    @property
+    def steps(self) -> tuple[float, ...]:
+        return self.card.front_steps if self.side == "front" else self.card.back_steps
+
+    @property
+    def item_count(self) -> int:
+        return sum(len(group.items) for group in self.question.key_points)
+
+    def paragraphs(self, kept: int | None = None) -> list[list[float]]:
+        """Return the side's paragraphs, each a list of word widths in em (``kept`` key points)."""
         if self.side == "front":
             return [pdf.word_widths(self.question.question, bold=True)]
-        summary = [pdf.word_widths(self.question.summary)] if self.summary else []
-        return summary + [pdf.key_point_words(group.title, group.items) for group in self.question.key_points]
+        paragraphs = [pdf.word_widths(self.question.summary)]
+        paragraphs += [
+            pdf.key_point_words(title, items) for title, items in _kept_groups(self.question, kept)
+        ]
+        if kept is not None:
+            paragraphs.append(pdf.word_widths(MORE))
+        return paragraphs
 
-    def estimate(self) -> float:
-        """Return the largest size on the step grid whose text, wrapped word by word, fits.
+    def height(self, size: float, kept: int | None = None) -> float:
+        """Return the estimated height in pt of the side's text at ``size`` (``kept`` key points).
 
         Line breaks fall only at spaces here, while WeasyPrint also breaks
-        after hyphens and slashes, so the estimate errs towards smaller text.
+        after hyphens and slashes, so the estimate errs towards more height.
         """
-        card = self.card
-        width = (card.width - 2 * PADDING_MM) * pdf.PT_PER_MM - 2 * _BORDER_PT
-        height = (card.height - 2 * PADDING_MM - _CHROME_MM[self.side]) * pdf.PT_PER_MM - 2 * _BORDER_PT
-        paragraphs = self.paragraphs()
+        width = (self.card.width - 2 * PADDING_MM) * pdf.PT_PER_MM
+        paragraphs = self.paragraphs(kept)
         gaps = _GROUP_GAP_EM * len(paragraphs) if self.side == "back" else 0.0
-        size = card.front_max_pt if self.side == "front" else card.back_max_pt
-        while size > MIN_FONT_PT:
-            lines = sum(pdf.wrapped_lines(words, width / size) for words in paragraphs)
-            if (lines * _LINE_HEIGHT[self.side] + gaps) * size <= height:
-                break
-            size -= _STEP_PT
-        return max(size, MIN_FONT_PT)
+        lines = sum(pdf.wrapped_lines(words, width / size) for words in paragraphs)
+        return (lines * _LINE_HEIGHT[self.side] + gaps) * size
+
+    def fits(self, size: float) -> bool:
+        """Return True when the whole side is estimated to fit its room at ``size``."""
+        room = (self.card.height - 2 * PADDING_MM - _CHROME_MM[self.side]) * pdf.PT_PER_MM
+        return self.height(size) <= room
+
+    def estimate(self) -> int:
+        """Return the index of the largest step at which the whole side is estimated to fit."""
+        for index, size in enumerate(self.steps):
+            if self.fits(size):
+                return index
+        return len(self.steps) - 1
 
 
 def _sides(question: Question, card: CardSize) -> tuple[_Side, _Side]:
-    """Return a question's front and back; the back leads with the summary if that keeps it readable."""
-    back = _Side(question, "back", card, summary=True)
-    if back.estimate() < SUMMARY_MIN_PT:
-        back = _Side(question, "back", card)
-    return _Side(question, "front", card), back
-
-
-def _smaller(size: float, needed: float, available: float) -> float:
-    """Return a size for text that needed ``needed`` of ``available`` height at ``size``.
-
-    Wrapped text's height grows about with the square of its size (more lines,
-    each taller), so scale by the square root, then step down to the grid.
-    """
-    target = size * math.sqrt(available / needed) * 0.97
-    stepped = math.floor(target / _STEP_PT) * _STEP_PT
-    return max(MIN_FONT_PT, min(stepped, size - _STEP_PT))
+    """Return a question's front and back."""
+    return _Side(question, "front", card), _Side(question, "back", card)
 
 
 def _measure(document) -> dict[str, tuple[float, float]]:
@@ -370,12 +444,108 @@ def _measure(document) -> dict[str, tuple[float, float]]:
 
 
 def _content_height(box) -> float:
-    """Return the height ``box``'s children span, from the top of the first to the bottom of the last.
+    """Return the height ``box``'s text spans, from the top of its first line to the bottom of its last.
 
-    Children may be centred, so overflow can start above the content box.
+    Lines, not children: a flex item (the front's centred question) shrinks to
+    its container and lets its lines overflow it, and may start above the box.
     """
-    if not box.children:
+    lines = [d for d in pdf.descendants(box) if isinstance(d, boxes.LineBox)]
+    if not lines:
         return 0.0
-    top = min(child.position_y for child in box.children)
-    bottom = max(child.position_y + child.margin_height() for child in box.children)
+    top = min(line.position_y for line in lines)
+    bottom = max(line.position_y + line.margin_height() for line in lines)
     return bottom - top
+
+
+# -- duplex calibration --------------------------------------------------------------------------
+
+#: The calibration page reads offsets from -CALIBRATION_RANGE_MM to +CALIBRATION_RANGE_MM ...
+CALIBRATION_RANGE_MM = 5.0
+#: ... in steps of this many millimetres (the vernier's resolution).
+CALIBRATION_STEP_MM = 0.5
+CALIBRATION_NAME = "flashcards-calibration.pdf"
+CALIBRATION_TEMPLATE = "calibration.html.j2"
+_ROW_MM = 4.0  # between the X scale's rows
+_COLUMN_MM = 6.0  # between the Y scale's columns
+
+
+def calibration_marks(sheet: Sheet, duplex: str, offset: tuple[float, float]) -> dict[str, list[dict]]:
+    """Return the calibration sheet's lines (front and back page) and the front's labels, in mm.
+
+    One staircase per axis. For X, the back draws one long vertical line; the
+    front has a row per reading, each with a short vertical line
+    ``CALIBRATION_STEP_MM`` further right than the row above. Once the sheet is
+    flipped, the back's line meets exactly one row's line, and that row's
+    label is the offset that cancels the printer's shift (in the back page's
+    own axes, as ``--back-offset`` counts it, so a flip over the vertical axis
+    turns a shift to the right into one to the left as seen from the front).
+    Y is the same, turned. The back is drawn with ``offset`` applied, like
+    every back page, and the labels include it: a reading is always the whole
+    offset to use.
+    """
+    if duplex not in ("long", "short"):
+        raise ValueError("a calibration page needs a duplex printer: choose --duplex long or short")
+    mirror_x = (duplex == "long") != sheet.landscape
+    cx, cy = sheet.width / 2, sheet.height / 2
+    count = round(CALIBRATION_RANGE_MM / CALIBRATION_STEP_MM)
+    x_base, x_top = cx - 45.0, cy - 50.0  # the X staircase: its line, its first row
+    y_base, y_left = cy + 58.0, cx - count * _COLUMN_MM  # the Y staircase: its line, its first column
+    rows = (2 * count + 1) * _ROW_MM
+    columns = (2 * count + 1) * _COLUMN_MM
+    marks: dict[str, list[dict]] = {"front": [], "back": [], "labels": []}
+    for index, i in enumerate(range(-count, count + 1)):
+        top = x_top + index * _ROW_MM
+        x = x_base + i * CALIBRATION_STEP_MM
+        marks["front"].append({"left": x, "top": top + 0.6, "width": 0, "height": _ROW_MM - 1.2})
+        value = offset[0] + (1 if mirror_x else -1) * i * CALIBRATION_STEP_MM
+        marks["labels"].append({"left": x_base - 19, "top": top + 0.7, "width": 10, "text": _reading(value)})
+        left = y_left + index * _COLUMN_MM
+        y = y_base + i * CALIBRATION_STEP_MM
+        marks["front"].append({"left": left + 0.8, "top": y, "width": _COLUMN_MM - 1.6, "height": 0})
+        value = offset[1] + (-1 if mirror_x else 1) * i * CALIBRATION_STEP_MM
+        marks["labels"].append({"left": left - 2, "top": y_base - 11, "width": 10, "text": _reading(value)})
+    # The back's two long lines, placed where they land behind x_base and y_base, then offset.
+    back = [
+        {"left": x_base, "top": x_top - 3, "width": 0, "height": rows + 6},
+        {"left": y_left - 3, "top": y_base, "width": columns + 6, "height": 0},
+    ]
+    for line in back:
+        if mirror_x:
+            line["left"] = sheet.width - line["left"] - line["width"]
+        else:
+            line["top"] = sheet.height - line["top"] - line["height"]
+        line["left"] += offset[0]
+        line["top"] += offset[1]
+    marks["back"] = back
+    return {
+        key: [{k: round(v, 3) if isinstance(v, float) else v for k, v in m.items()} for m in items]
+        for key, items in marks.items()
+    }
+
+
+def _reading(value: float) -> str:
+    return f"{value:+g}" if round(value, 3) else "0"
+
+
+def render_calibration(options: RenderOptions) -> Rendered:
+    """Render the duplex calibration sheet for the options' paper, card size, duplex mode and offset.
+
+    Printed duplex and held against a light, each of its two verniers shows one
+    pair of lines that meet in a straight line; the front's number there is the
+    ``--back-offset`` value for that axis that puts backs behind their fronts.
+    """
+    sheet = sheet_layout(options.paper, options.card_size)
+    marks = calibration_marks(sheet, options.duplex, options.back_offset)
+    html = pdf.render_template(
+        options.templates,
+        CALIBRATION_TEMPLATE,
+        sheet=sheet,
+        duplex=options.duplex,
+        offset=options.back_offset,
+        marks=marks,
+        range_mm=CALIBRATION_RANGE_MM,
+        step_mm=CALIBRATION_STEP_MM,
+        created=pdf.w3c_date(options.epoch),
+    )
+    document = pdf.layout(html, templates=options.templates, content=options.templates)
+    return Rendered((Artifact(CALIBRATION_NAME, pdf.pdf_bytes(document)),))
