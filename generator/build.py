@@ -32,7 +32,7 @@ from generator.model import Artifact, Bank, OutputKind, Selection
 from generator.render import Rendered, RenderOptions
 from generator.select import check_selection, describe, select_questions
 from generator.theme import builtin_templates, themed
-from generator.validate import validate_content
+from generator.validate import check_code_width, validate_content
 from generator.write import locked, record_outputs, write_artifacts
 
 log = logging.getLogger(__name__)
@@ -51,14 +51,18 @@ class Checked:
     warnings: tuple[Problem, ...]
 
 
-def check(content: Path, strict: bool = False) -> Checked:
+def check(content: Path, strict: bool = False, code_width: int | None = None) -> Checked:
     """Load and validate the bank in ``content``; raise GeneratorError on any error.
 
-    With ``strict``, warnings are errors too.
+    With ``code_width`` (``prepdeck check`` passes it; builds wrap long lines
+    and do not), every shown code line longer than that is a warning too; 0
+    means the bank's own ``code_width``. With ``strict``, warnings are errors too.
     """
     problems = Problems()
     loaded = load_content(Path(content), problems)
     bank = validate_content(loaded, problems)
+    if bank is not None and code_width is not None:
+        check_code_width(bank, code_width or bank.code_width, problems)
     problems.raise_if_errors(strict=strict)
     assert bank is not None  # no errors means validation produced a bank
     return Checked(bank, tuple(problems.warnings))

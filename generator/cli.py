@@ -27,6 +27,7 @@ from generator.model import Difficulty, OutputKind, Rarity, Selection
 from generator.scaffold import init_bank
 from generator.schema import SCHEMAS
 from generator.select import did_you_mean
+from generator.validate import CODE_WIDTH
 
 log = logging.getLogger("generator")
 
@@ -285,10 +286,19 @@ def main(ctx: click.Context, verbose: bool) -> None:
 @main.command("check")
 @content_option
 @selection_options
+@click.option(
+    "--code-width",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help=f"Warn about shown code lines longer than N characters, which wrap on a phone "
+    f"[default: the bank's code_width, else {CODE_WIDTH}].",
+)
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
 @verbose_option
 @handle_errors
-def check_command(content: Path, categories, tags, difficulties, rarities, ids, subset, strict: bool) -> None:
+def check_command(
+    content: Path, categories, tags, difficulties, rarities, ids, subset, code_width: int | None, strict: bool
+) -> None:
     """Validate the bank and report every problem with its file and line.
 
     With selection options, also check that the selection names things the
@@ -298,8 +308,9 @@ def check_command(content: Path, categories, tags, difficulties, rarities, ids, 
     Examples:
       prepdeck check --content content --strict
       prepdeck check --difficulty hard --tag parallelism
+      prepdeck check --code-width 80
     """
-    checked = check(content, strict=strict)
+    checked = check(content, strict=strict, code_width=code_width or 0)
     selection = make_selection(categories, tags, difficulties, rarities, ids)
     if subset is not None or not selection.is_empty():
         chosen = select_subset(checked.bank, selection, subset)

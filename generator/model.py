@@ -119,6 +119,9 @@ class Example:
     language: str
     start_line: int  # first line of the region's code in ``file`` (1-based)
     location: Location
+    # What the cheat sheet shows of it, as the author marked it (``sheet:`` in the YAML:
+    # some lines of the region or another region of the file); empty: a default excerpt.
+    sheet_code: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +188,8 @@ class Bank:
     questions: tuple[Question, ...]
     root: Path = field(compare=False)  # the content directory
     theme: str = ""  # a folder relative to root whose files replace built-in templates; "" for none
+    # Shown code lines longer than this are a warning of ``prepdeck check`` (``code_width:``).
+    code_width: int = 72
 
     def category(self, slug: str) -> Category:
         """Return the category with this slug."""

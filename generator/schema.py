@@ -118,6 +118,10 @@ def bank_schema() -> dict[str, Any]:
         "categories": _list_of_mappings(category, "The categories, in deck order.", at_least=1),
         "description": _described(TEXT, "A sentence about the bank."),
         "theme": _described(TEXT, "A folder inside the bank whose files replace built-in templates."),
+        "code_width": _described(
+            {"type": "integer", "minimum": 1},
+            "prepdeck check warns about shown code lines longer than this (default 72).",
+        ),
         "subsets": _list_of_mappings(subset, "Named selections; each builds its own deck and sheets."),
     }
     return {
@@ -153,6 +157,11 @@ def question_schema() -> dict[str, Any]:
             "region": _described(TEXT, "The lines between '# region NAME' and '# endregion'."),
             "title": _described(TEXT, "Caption (default: the region's name)."),
             "language": _described(TEXT, "Highlighting language (default: from the file's suffix)."),
+            "sheet": _described(
+                {"type": ["string", "integer"]},
+                "What the cheat sheet shows: lines of the region ('4-11', from 1) or another "
+                "region's name (default: its first lines without docstrings).",
+            ),
         },
         "required": ["file", "region"],
         "additionalProperties": False,

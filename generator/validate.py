@@ -309,6 +309,7 @@ def _validate(content: Content, problems: Problems) -> Bank | None:
         title=header["title"],
         version=header["version"],
         description=header["description"],
+        code_width=header["code_width"],
         categories=tuple(categories.values()),
         subsets=tuple(subsets),
         questions=tuple(sorted(questions, key=lambda q: q.number)),
@@ -318,7 +319,7 @@ def _validate(content: Content, problems: Problems) -> Bank | None:
 
 
 BANK_REQUIRED = ["id", "slug", "title", "version", "categories"]
-BANK_FIELDS = [*BANK_REQUIRED, "description", "theme", "subsets"]
+BANK_FIELDS = [*BANK_REQUIRED, "description", "theme", "subsets", "code_width"]
 CATEGORY_REQUIRED = ["slug", "title", "colour"]
 CATEGORY_FIELDS = [*CATEGORY_REQUIRED, "description"]
 
@@ -341,6 +342,7 @@ def _bank_header(file: RawFile, problems: Problems) -> dict | None:
         "description": fields.text("description"),
         "subsets": fields.items("subsets"),
         "theme": _theme(fields, file),
+        "code_width": fields.integer("code_width") or CODE_WIDTH,
     }
     categories: dict[str, Category] = {}
     for raw in fields.items("categories"):
@@ -603,7 +605,7 @@ def _example(raw: Raw, parent: Fields, regions: _RegionReader) -> Example | None
         raw,
         parent.what,
         parent.problems,
-        allowed=["file", "region", "title", "language"],
+        allowed=["file", "region", "title", "language", "sheet"],
         required=["file", "region"],
     )
     if not isinstance(raw.value, dict):
@@ -627,6 +629,10 @@ def _example(raw: Raw, parent: Fields, regions: _RegionReader) -> Example | None
         parent.ok = False
         return None
     code, start_line = found
+    sheet_code = _sheet_code(fields, file, code, regions) if "sheet" in fields.values else ""
+    if not fields.ok:
+        parent.ok = False
+        return None
     return Example(
         file=file,
         region=region,
@@ -635,7 +641,37 @@ def _example(raw: Raw, parent: Fields, regions: _RegionReader) -> Example | None
         language=language,
         start_line=start_line,
         location=raw.location,
+        sheet_code=sheet_code,
     )
+
+
+_LINE_RANGE = re.compile(r"(\d+)(?:-(\d+))?")
+
+
+def _sheet_code(fields: Fields, file: str, code: str, regions: _RegionReader) -> str:
+    """Return the code an example's ``sheet:`` marks for the cheat sheet, or record why not.
+
+    ``sheet: 4-11`` is lines 4 to 11 of the example's region as the card shows
+    it (counting from 1); ``sheet: NAME`` is another region of the same file.
+    """
+    where = fields.values["sheet"].location
+    value = fields.text("sheet")
+    if not value:
+        return ""
+    lines = code.rstrip("\n").splitlines()
+    match = _LINE_RANGE.fullmatch(value)
+    if match:
+        first = int(match.group(1))
+        last = int(match.group(2) or first)
+        if not 1 <= first <= last <= len(lines):
+            fields.fail(
+                f"sheet lines '{value}' are not within the region's {len(lines)} lines (e.g. 1-{len(lines)})",
+                where,
+            )
+            return ""
+        return textwrap.dedent("\n".join(lines[first - 1 : last])).strip("\n") + "\n"
+    found = regions.find(file, value, fields, where)
+    return found[0] if found else ""
 
 
 class _RegionReader:
@@ -773,3 +809,32 @@ def selection_from(fields: Fields, categories: Iterable[str], ids: Iterable[str]
         rarities=known("rarity", [r.value for r in Rarity], Rarity),
         ids=known("id", sorted(ids)),
     )
+
+
+#: Code lines longer than this wrap on a phone; ``prepdeck check`` warns about them.
+CODE_WIDTH = 72
+
+
+def check_code_width(bank: Bank, width: int, problems: Problems) -> None:
+    """Warn about every code line a card or the cheat sheet shows that is longer than ``width``.
+
+    Cards and sheets wrap such lines (with a continuation mark), but a line that
+    fits reads better: one warning per example, at its longest line.
+    """
+    seen: set[tuple[str, str]] = set()
+    for question in bank.questions:
+        for example in question.examples:
+            if (example.file, example.region) in seen:
+                continue
+            seen.add((example.file, example.region))
+            lengths = [len(line) for line in example.code.splitlines()]
+            over = [n for n in lengths if n > width]
+            if not over:
+                continue
+            longest = lengths.index(max(lengths))
+            where = Location(display_path(bank.root / example.file), example.start_line + longest)
+            problems.warning(
+                f"example region '{example.region}': {len(over)} shown line{'s' if len(over) > 1 else ''} "
+                f"longer than {width} characters (longest {max(lengths)}); they wrap on a phone",
+                where,
+            )

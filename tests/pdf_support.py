@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import io
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -239,3 +240,46 @@ def _apply(m, x, y):
 def shipped_bank() -> Bank:
     """Return the bank in ``content/``, loaded and validated by the real pipeline (once per run)."""
     return check(CONTENT).bank
+
+
+def overlapping_runs(page_runs) -> list[tuple[str, str]]:
+    """Return pairs of text runs whose glyph boxes overlap (beyond a hairline, or one line's leading)."""
+    boxes = []
+    for run in page_runs:
+        shown = [g for g in run.glyphs if g.text.strip()]
+        if shown:
+            size = min(g.size for g in shown)
+            # The ink of a line lies well inside its font's ascent-to-descent box.
+            boxes.append(
+                (
+                    run.text.strip()[:25],
+                    min(g.x0 for g in shown),
+                    min(g.top for g in shown) + 0.2 * size,
+                    max(g.x1 for g in shown),
+                    max(g.bottom for g in shown) - 0.2 * size,
+                )
+            )
+    found = []
+    for a, b in itertools.combinations(boxes, 2):
+        if min(a[3], b[3]) - max(a[1], b[1]) > 0.5 and min(a[4], b[4]) - max(a[2], b[2]) > 0.5:
+            found.append((a[0], b[0]))
+    return found
+
+
+def page_rects(data: bytes, index: int) -> list[tuple[float, float, float, float]]:
+    """Return the bounds (left, top, right, bottom; mm from the top-left) of every drawn path on a page."""
+    import pypdfium2
+
+    document = pypdfium2.PdfDocument(data)
+    try:
+        page = document[index]
+        height = page.get_height()
+        rects = []
+        for obj in page.get_objects(max_depth=8):
+            if obj.type == pypdfium2.raw.FPDF_PAGEOBJ_PATH:
+                left, bottom, right, top = obj.get_bounds()
+                rect = (left / MM, (height - top) / MM, right / MM, (height - bottom) / MM)
+                rects.append(tuple(round(v, 3) for v in rect))
+        return sorted(set(rects))  # a border may be drawn as two identical paths
+    finally:
+        document.close()

@@ -13,6 +13,7 @@ from pdf_support import (
     MM,
     document_runs,
     glyphs,
+    overlapping_runs,
     page_size,
     page_text,
     reader,
@@ -201,3 +202,104 @@ def test_unreadable_category_colours_fall_back_and_light_ones_get_dark_text():
 def test_unknown_paper_is_refused():
     with pytest.raises(ValueError, match="paper"):
         render_cheatsheet(make_bank(), "deck", options(paper="a3"))
+
+
+# -- filling the columns --------------------------------------------------------------------------
+
+MARGINS_MM = {"top": 15.0, "bottom": 14.5}
+
+
+@functools.cache
+def subset_sheet(subset: str | None, paper: str):
+    """Render the cheat sheet of the shipped bank or one of its subsets: its PDF bytes."""
+    from generator.build import select_subset
+    from generator.model import Selection
+
+    bank = shipped_bank()
+    if subset:
+        bank = select_subset(bank, Selection(), subset)
+    return render_cheatsheet(bank, "deck", options(paper=paper)).artifacts[0].data, bank
+
+
+def column_fill(page_runs, paper: str) -> list[float]:
+    """Return how much of each column's height a page's text uses, from the top margin down (0-1)."""
+    width, height = (PAGE_PT[paper][0] / MM, PAGE_PT[paper][1] / MM)
+    top, bottom = MARGINS_MM["top"], height - MARGINS_MM["bottom"]
+    columns: dict[int, float] = {0: top, 1: top}
+    for glyph in glyphs(page_runs):
+        y = glyph.bottom / MM
+        if glyph.text.strip() and top - 0.5 < glyph.top / MM and y < bottom + 0.5:
+            column = 0 if glyph.x0 / MM < width / 2 else 1
+            columns[column] = max(columns[column], y)
+    return [(used - top) / (bottom - top) for used in columns.values()]
+
+
+SHEETS = [(subset, paper) for subset in (None, "hard", "core", "mlops") for paper in ("a4", "letter")]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("subset", "paper"), SHEETS)
+def test_columns_fill_every_page_but_the_last(subset, paper):
+    data, _ = subset_sheet(subset, paper)
+    pages = document_runs(data)
+    assert len(pages) <= TARGET_PAGES
+    for number, page in enumerate(pages[:-1], start=1):
+        fill = column_fill(page, paper)
+        assert sum(fill) / len(fill) >= 0.90, f"page {number}: columns {fill}"
+    for number, page in enumerate(pages, start=1):
+        assert not overlapping_runs(page), f"page {number}: {overlapping_runs(page)[:3]}"
+        assert min(g.size for g in glyphs(page) if g.text.strip()) >= 6.5 - 0.01
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("subset", "paper"), SHEETS)
+def test_a_question_continued_in_the_next_column_says_so(subset, paper):
+    data, bank = subset_sheet(subset, paper)
+    width = PAGE_PT[paper][0] / MM
+    numbers = {str(q.number) for q in bank.questions}
+    starts = {}  # question number -> (page, column) of its heading
+    for index, page in enumerate(document_runs(data)):
+        previous = ""
+        for run in page:
+            text = run.text.strip()
+            column = 0 if run.glyphs[0].x0 / MM < width / 2 else 1
+            if text in numbers and run.glyphs[0].size == pytest.approx(9.0):  # a heading's number
+                starts[text] = (index, column)
+            if text.endswith("(cont.)"):
+                number = (text.split()[0] if text != "(cont.)" else previous).strip()
+                assert number in starts and starts[number] != (index, column)
+                # The label is the first line of its column.
+                assert run.top / MM < MARGINS_MM["top"] + 4
+            previous = text
+    assert len(starts) == len(bank.questions)
+
+
+@pytest.mark.slow
+def test_sheet_code_wraps_within_its_column_with_a_mark_and_a_hanging_indent():
+    data, bank = subset_sheet("hard", "a4")
+    assert any(q.id for q in bank.questions)
+    width = PAGE_PT["a4"][0] / MM
+    marks = 0
+    for page in document_runs(data):
+        for run in page:
+            code = [g for g in run.glyphs if is_code(g) and g.text.strip()]
+            if not code:
+                continue
+            left = min(g.x0 for g in code) / MM
+            right = max(g.x1 for g in code) / MM
+            # Inside the column that holds it (10 mm margins, 5 mm gap).
+            assert right <= (width / 2 - 2.5 if left < width / 2 else width - 10) + 0.2, run.text
+            if run.text.lstrip().startswith(markup.CONTINUATION):
+                marks += 1
+    assert marks > 0
+
+
+def test_an_author_chooses_what_the_sheet_shows():
+    question = make_question(1)
+    code = "def answer():\n    '''Explain.'''\n    x = 1\n    return x\n"
+    example = dataclasses.replace(question.examples[0], code=code)
+    default, _ = snippet(dataclasses.replace(question, examples=(example,)))
+    assert default == "def answer():\n    x = 1\n    return x"  # docstrings and blank lines left out
+    marked = dataclasses.replace(example, sheet_code="    x = 1\n")
+    chosen, _ = snippet(dataclasses.replace(question, examples=(marked,)))
+    assert chosen == "    x = 1"

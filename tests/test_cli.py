@@ -7,6 +7,9 @@ import os
 import re
 import subprocess
 import sys
+
+
+import textwrap
 from pathlib import Path
 
 import click
@@ -306,3 +309,52 @@ def test_calibrate_writes_only_the_calibration_sheet_and_says_what_to_do(tmp_pat
     refused = run("build", "--calibrate", "--out", "out", "--duplex", "none")
     assert refused.exit_code == 1
     assert "error: a calibration page needs a duplex printer" in refused.output
+
+
+def test_check_warns_about_code_lines_wider_than_the_banks_width(content_copy: Path, monkeypatch):
+    monkeypatch.chdir(content_copy.parent)
+    assert run("check", "--strict").exit_code == 0  # the shipped bank sets code_width: 110
+    result = run("check", "--code-width", "72")
+    assert result.exit_code == 0
+    warned = result.stderr.splitlines()
+    assert len(warned) == 14  # one per example region, at its longest line
+    assert (
+        "content/examples/feature_store.py:16: warning: example region 'point-in-time-join': "
+        "8 shown lines longer than 72 characters (longest 108); they wrap on a phone"
+    ) in warned
+    bank = content_copy / "bank.yaml"
+    bank.write_text(bank.read_text(encoding="utf-8").replace("code_width: 110\n", ""), encoding="utf-8")
+    strict = run("check", "--strict")  # the default width, 72, as an error
+    assert strict.exit_code == 1
+    assert strict.stderr.splitlines()[-1] == "prepdeck: 14 errors in 13 files"
+
+
+@pytest.mark.parametrize(
+    ("sheet", "problem"),
+    [
+        ("2-3", None),
+        ("missing-region", "example file 'examples/feature_store.py' has no region 'missing-region'"),
+        ("5-400", "sheet lines '5-400' are not within the region's"),
+    ],
+)
+def test_an_example_marks_what_the_cheat_sheet_shows(content_copy: Path, monkeypatch, sheet, problem):
+    monkeypatch.chdir(content_copy.parent)
+    question = content_copy / "questions" / "mlops" / "feature-store.yaml"
+    text = question.read_text(encoding="utf-8")
+    marked = text.replace(
+        "    region: point-in-time-join\n", f"    region: point-in-time-join\n    sheet: {sheet}\n"
+    )
+    question.write_text(marked, encoding="utf-8")
+    result = run("check")
+    if problem is None:
+        assert result.exit_code == 0, result.output
+        from generator.build import check as check_bank
+
+        (example,) = next(
+            q for q in check_bank(content_copy).bank.questions if q.id == "feature-store"
+        ).examples
+        lines = "\n".join(example.code.splitlines()[1:3])
+        assert example.sheet_code == textwrap.dedent(lines) + "\n"
+    else:
+        assert result.exit_code == 1
+        assert problem in result.stderr and "feature-store.yaml:" in result.stderr

@@ -4,16 +4,25 @@ Questions are grouped by category in bank order, each group under a band in
 the category's colour that names it in text, so the sheet reads in greyscale.
 The layout is two CSS columns with ``column-fill: auto``: WeasyPrint's
 balanced columns lay a page out many times over and are an order of magnitude
-slower. A question never breaks across columns or pages.
+slower. So that columns fill, a question may break between its key-point
+groups (never inside one, nor between its heading and summary); the part in
+the next column starts with the question's number and "(cont.)". The sheet is
+laid out once, the breaks found in the layout tree, and laid out again with
+the labels placed there (as forced column breaks, so they stay put).
 
-The first lines of each question's first code example are shown only when a
-cheap estimate says the sheet stays well within two pages with them (smaller
-selections); the whole bank is laid out once either way.
+Each question's first code example is shown, as its author marked it for the
+sheet or else its first lines without docstrings, only when a cheap estimate
+says the sheet stays well within two pages with them (smaller selections),
+and only if it then really does. Long lines wrap at the column's width with a
+continuation mark and a hanging indent.
 """
 
 from __future__ import annotations
 
 import logging
+import re
+
+from weasyprint.formatting_structure import boxes
 
 from generator.errors import Problem, Severity
 from generator.model import Artifact, Bank, Question
@@ -26,8 +35,11 @@ TEMPLATE = "cheatsheet.html.j2"
 #: The cheat sheet of a whole bank should fit on this many pages.
 TARGET_PAGES = 2
 
-#: At most this many lines of a question's first example appear on the sheet.
+#: At most this many lines of a question's first example appear on the sheet, unless its author marked them.
 CODE_LINES = 6
+#: A question's part after a column or page break is labelled with its number and this.
+CONTINUED = "(cont.)"
+_MAX_LAYOUTS = 4
 
 # Geometry of templates/css/cheatsheet.css, for the estimate (mm and pt).
 _MARGINS_MM = (15.0, 10.0, 14.5, 10.0)  # @page margin: top right bottom left
@@ -39,6 +51,7 @@ _LINE = 1.15
 _QUESTION_GAP_MM = 2.0 + 0.4 + 0.6  # margins below the question, its heading and summary
 _GROUP_GAP_MM = 0.3
 _CODE_PAD_MM = 2.1
+_CODE_SIDE_MM = 1.2  # .code padding-left and padding-right
 # Use code only if the estimated sheet, code included, fills at most this
 # share of the target pages: columns end early because questions do not split.
 _CODE_FILL = 0.7
@@ -46,8 +59,11 @@ _CODE_FILL = 0.7
 
 def render_cheatsheet(bank: Bank, stem: str, options: RenderOptions) -> Rendered:
     """Render ``{stem}-cheatsheet.pdf`` for ``bank``; warn if it runs past two pages."""
-    html = cheatsheet_html(bank, options)
-    document = pdf.layout(html, templates=options.templates, content=bank.root)
+    snippets = _snippets(bank, options.paper)
+    document = _layout(bank, options, snippets)
+    if snippets and len(document.pages) > TARGET_PAGES:
+        log.debug("cheat sheet with code has %d pages; leaving the code out", len(document.pages))
+        document = _layout(bank, options, {})
     name = f"{stem}-cheatsheet.pdf"
     pages = len(document.pages)
     warnings = []
@@ -60,10 +76,34 @@ def render_cheatsheet(bank: Bank, stem: str, options: RenderOptions) -> Rendered
     return Rendered((Artifact(name, pdf.pdf_bytes(document, options.epoch)),), tuple(warnings))
 
 
+def _layout(bank: Bank, options: RenderOptions, snippets: dict[str, tuple[str, str]]):
+    """Lay the sheet out, then again with a "(cont.)" label wherever a question broke, until none is new."""
+    breaks: set[str] = set()
+    for attempt in range(1, _MAX_LAYOUTS + 1):
+        html = _html(bank, options, snippets, breaks)
+        document = pdf.layout(html, templates=options.templates, content=bank.root)
+        found = _breaks(document)
+        log.debug("cheat sheet layout %d: breaks before %s", attempt, sorted(found))
+        if found <= breaks:
+            return document
+        breaks |= found
+    return document
+
+
 def cheatsheet_html(bank: Bank, options: RenderOptions) -> str:
-    """Return the cheat sheet's HTML (the template filled in; nothing fetched yet)."""
-    if options.paper not in pdf.PAPER_MM:
-        raise ValueError(f"unknown paper {options.paper!r}; choose from {', '.join(pdf.PAPER_MM)}")
+    """Return the cheat sheet's HTML as first laid out (the template filled in; nothing fetched yet)."""
+    return _html(bank, options, _snippets(bank, options.paper), set())
+
+
+def _snippets(bank: Bank, paper: str) -> dict[str, tuple[str, str]]:
+    """Return each question's code for the sheet by id, or nothing when the estimate says it would not fit."""
+    if paper not in pdf.PAPER_MM:
+        raise ValueError(f"unknown paper {paper!r}; choose from {', '.join(pdf.PAPER_MM)}")
+    snippets = {q.id: snippet(q) for q in bank.questions if q.examples}
+    return snippets if fits_with_code(bank, snippets, paper) else {}
+
+
+def _html(bank: Bank, options: RenderOptions, snippets: dict[str, tuple[str, str]], breaks: set[str]) -> str:
     groups = []
     for category, questions in bank.by_category():
         colour = pdf.safe_colour(category.colour)
@@ -71,15 +111,15 @@ def cheatsheet_html(bank: Bank, options: RenderOptions) -> str:
             {"category": category, "colour": colour, "ink": pdf.ink_on(colour), "questions": questions}
         )
     count = len(bank.questions)
-    snippets = {q.id: snippet(q) for q in bank.questions if q.examples}
-    if not fits_with_code(bank, snippets, options.paper):
-        snippets = {}
     return pdf.render_template(
         options.templates,
         TEMPLATE,
         bank=bank,
         groups=groups,
         snippets=snippets,
+        code_width=code_columns(options.paper),
+        breaks=breaks,
+        continued=CONTINUED,
         paper=options.paper,
         created=pdf.w3c_date(options.epoch),
         header=f"Cheat sheet · {count} question{'' if count == 1 else 's'}",
@@ -87,10 +127,52 @@ def cheatsheet_html(bank: Bank, options: RenderOptions) -> str:
     )
 
 
+def code_columns(paper: str) -> int:
+    """Return how many characters of code fit one line of a column (code wraps beyond it)."""
+    width, _ = pdf.PAPER_MM[paper]
+    _, right, _, left = _MARGINS_MM
+    column_mm = (width - left - right - (_COLUMNS - 1) * _GAP_MM) / _COLUMNS
+    text_mm = column_mm - _INDENT_MM - 2 * _CODE_SIDE_MM
+    return int(text_mm * pdf.PT_PER_MM / (_CODE_PT * pdf.MONO_EM))
+
+
+def _breaks(document) -> set[str]:
+    """Return the parts (``data-part``) that start a column or page in the middle of a question."""
+    found = set()
+    seen: dict[str, tuple[int, float]] = {}  # question id -> where its first part is (page, column x)
+    for number, page in enumerate(document.pages):
+        for box in pdf.descendants(page._page_box):
+            element = getattr(box, "element", None)
+            part = element.get("data-part") if element is not None else None
+            if not part or not isinstance(box, boxes.BlockBox):
+                continue
+            question = part.split(":")[0]
+            place = (number, round(box.position_x))
+            first = seen.setdefault(question, place)
+            if place != first and not part.endswith(":head"):
+                found.add(part)
+                seen[question] = place
+    return found
+
+
+_DOCSTRING = re.compile(r'^\s*[rbuRBU]?("""|\'\'\')(.*?)\1[ \t]*\n', re.S | re.M)
+
+
 def snippet(question: Question) -> tuple[str, str]:
-    """Return the first ``CODE_LINES`` lines of a question's first example, and its language."""
+    """Return the code the sheet shows for a question, and its language.
+
+    The author's choice (``sheet:`` in the example) as it is; else the first
+    ``CODE_LINES`` lines of the first example without its docstrings and blank
+    lines, so the sheet shows what the code does rather than its signature's
+    documentation.
+    """
     example = question.examples[0]
-    lines = example.code.rstrip("\n").splitlines()
+    if example.sheet_code:
+        return example.sheet_code.rstrip("\n"), example.language
+    code = example.code
+    if example.language == "python":
+        code = _DOCSTRING.sub("", code)
+    lines = [line for line in code.rstrip("\n").splitlines() if line.strip()]
     if len(lines) > CODE_LINES:
         lines = [*lines[: CODE_LINES - 1], "..."]
     return "\n".join(lines), example.language
