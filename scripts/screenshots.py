@@ -1,8 +1,13 @@
-"""Render the README's previews: page 1 of the built cheat sheet and flashcards, as PNG.
+"""Render the README's previews from the real outputs, as PNG.
 
-Reads ``<build>/<slug>-cheatsheet.pdf`` and ``<build>/<slug>-flashcards.pdf``
-(the whole bank's files; ``slug`` comes from the content's ``bank.yaml``) and
-writes ``<out>/cheatsheet.png`` and ``<out>/flashcards.png`` with pypdfium2.
+Reads ``<build>/<slug>-cheatsheet.pdf``, ``<build>/<slug>-flashcards.pdf`` and
+``<build>/<slug>.apkg`` (the whole bank's files; ``slug`` comes from the
+content's ``bank.yaml``) and writes ``<out>/cheatsheet.png`` and
+``<out>/flashcards.png`` (page 1, with pypdfium2), ``<out>/calibration.png``
+(the duplex calibration sheet, written to ``<build>`` as ``prepdeck build
+--calibrate`` does), and ``<out>/card-phone-light.png`` and
+``<out>/card-phone-night.png``: the first question's answer side as Anki shows
+it on a 375 x 667 phone screen, in Debian's Chromium.
 
     python scripts/screenshots.py --build build --out docs
 """
@@ -17,7 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from generator.build import check  # noqa: E402
+sys.path.insert(0, str(ROOT / "tests"))
+
+from generator.build import BuildRequest, calibrate, check  # noqa: E402
 
 log = logging.getLogger("screenshots")
 
@@ -50,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dpi", type=int, default=DPI)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("weasyprint").setLevel(logging.WARNING)
     try:
         import pypdfium2  # noqa: F401
     except ImportError:
@@ -65,6 +73,36 @@ def main(argv: list[str] | None = None) -> int:
         source, target = args.build / f"{slug}{suffix}", args.out / name
         width, height = render_page(source, target, args.dpi)
         log.info("%s -> %s (%d x %d px)", source, target, width, height)
+    (sheet,) = calibrate(BuildRequest(out=args.build)).files
+    width, height = render_page(sheet, args.out / "calibration.png", args.dpi)
+    log.info("%s -> %s (%d x %d px)", sheet, args.out / "calibration.png", width, height)
+    return phone_cards(args.build / f"{slug}.apkg", args.out)
+
+
+def phone_cards(package: Path, out: Path) -> int:
+    """Screenshot the first question's answer side on a phone screen, light and night."""
+    import tempfile
+
+    from anki_support import import_package, open_collection
+    from browser_support import PHONE, SCREEN, browser, card_sides, chromium_available, page_html
+
+    if not chromium_available():
+        log.error("phone previews need Debian's chromium and playwright (apt-get install chromium)")
+        return 1
+    with (
+        tempfile.TemporaryDirectory(prefix="prepdeck-screens-") as tmp,
+        open_collection(Path(tmp) / "collection.anki2") as col,
+    ):
+        import_package(col, package)
+        sides = card_sides(col)
+    side = next(s for s in sides if s.side == "answer" and "(question)" in s.label)
+    with browser() as instance:
+        page = instance.new_page(viewport={"width": PHONE, "height": SCREEN}, device_scale_factor=2)
+        for mode, night in (("light", False), ("night", True)):
+            target = out / f"card-phone-{mode}.png"
+            page.set_content(page_html(side, night))
+            page.screenshot(path=str(target))
+            log.info("%s (%s) -> %s", side.label, mode, target)
     return 0
 
 
