@@ -7,8 +7,8 @@ balanced columns lay a page out many times over and are an order of magnitude
 slower. So that columns fill, a question may break between its key-point
 groups (never inside one, nor between its heading and summary); the part in
 the next column starts with the question's number and "(cont.)". The sheet is
-laid out once, the breaks found in the layout tree, and laid out again with
-the labels placed there (as forced column breaks, so they stay put).
+laid out, the breaks found in the layout tree, and laid out again with the
+labels there, until the labels and the breaks agree.
 
 Each question's first code example is shown, as its author marked it for the
 sheet or else its first lines without docstrings, only when a cheap estimate
@@ -39,7 +39,7 @@ TARGET_PAGES = 2
 CODE_LINES = 6
 #: A question's part after a column or page break is labelled with its number and this.
 CONTINUED = "(cont.)"
-_MAX_LAYOUTS = 4
+_MAX_LAYOUTS = 5
 
 # Geometry of templates/css/cheatsheet.css, for the estimate (mm and pt).
 _MARGINS_MM = (15.0, 10.0, 14.5, 10.0)  # @page margin: top right bottom left
@@ -77,16 +77,22 @@ def render_cheatsheet(bank: Bank, stem: str, options: RenderOptions) -> Rendered
 
 
 def _layout(bank: Bank, options: RenderOptions, snippets: dict[str, tuple[str, str]]):
-    """Lay the sheet out, then again with a "(cont.)" label wherever a question broke, until none is new."""
+    """Lay the sheet out until every part that starts a column mid-question, and only those, is labelled.
+
+    A label goes before its part and stays with it (``break-after: avoid``), so
+    the break stays where it was; it pushes what follows down a line, which can
+    move later breaks, hence another layout. Labels are not forced breaks: one
+    whose part no longer starts a column is simply left out the next time.
+    """
     breaks: set[str] = set()
     for attempt in range(1, _MAX_LAYOUTS + 1):
         html = _html(bank, options, snippets, breaks)
         document = pdf.layout(html, templates=options.templates, content=bank.root)
         found = _breaks(document)
         log.debug("cheat sheet layout %d: breaks before %s", attempt, sorted(found))
-        if found <= breaks:
-            return document
-        breaks |= found
+        if found == breaks:
+            break
+        breaks = found
     return document
 
 
