@@ -204,7 +204,8 @@ def _cards_by_item(col, question_id: str) -> dict[str, int]:
     """Return the card id of each cloze item of a question's cloze note, by the item's text."""
     (nid,) = col.find_notes(f'"Id:{question_id}" tag:card::cloze')
     text = col.get_note(nid)["Text"]
-    numbers = {int(n): item for n, item in re.findall(r"\{\{c(\d+)::(.*?)\}\}", text)}
+    # Each deletion is {{cN::term::hint}}; these items have no bold part, so the term is the item.
+    numbers = {int(n): item for n, item in re.findall(r"\{\{c(\d+)::(.*?)(?:::[^:{}]*)?\}\}", text)}
     by_ord = {col.get_card(cid).ord: cid for cid in col.card_ids_of_note(nid)}
     return {item: by_ord[number - 1] for number, item in numbers.items()}
 
