@@ -319,7 +319,7 @@ def _validate(content: Content, problems: Problems) -> Bank | None:
 
 
 BANK_REQUIRED = ["id", "slug", "title", "version", "categories"]
-BANK_FIELDS = [*BANK_REQUIRED, "description", "theme", "subsets", "code_width"]
+BANK_FIELDS = [*BANK_REQUIRED, "description", "theme", "code_width", "subsets"]
 CATEGORY_REQUIRED = ["slug", "title", "colour"]
 CATEGORY_FIELDS = [*CATEGORY_REQUIRED, "description"]
 

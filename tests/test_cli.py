@@ -7,8 +7,6 @@ import os
 import re
 import subprocess
 import sys
-
-
 import textwrap
 from pathlib import Path
 
@@ -298,10 +296,10 @@ def test_a_build_prints_its_files_its_summary_and_one_hint_but_no_library_logs(v
         assert lines == [hint]
 
 
-def test_calibrate_writes_only_the_calibration_sheet_and_says_what_to_do(tmp_path: Path, monkeypatch):
-    monkeypatch.chdir(tmp_path)  # no bank here: the sheet does not need one
+def test_calibrate_writes_only_the_calibration_sheet_and_says_what_to_do(bank: Path, tmp_path: Path):
     result = run("build", "--calibrate", "--out", "out", "--paper", "letter", "--duplex", "short")
     assert result.exit_code == 0, result.output
+    # Only the sheet: no deck or sheet of the bank is built.
     assert sorted(p.name for p in (tmp_path / "out").iterdir() if not p.name.startswith(".")) == [
         "flashcards-calibration.pdf"
     ]
