@@ -2,7 +2,7 @@
 
 
 # region mutable-default
-def append_shared(item, items=[]):  # noqa: B006 - the bug this card is about
+def append_shared(item, items=[]):  # noqa: B006 - the card's bug
     items.append(item)
     return items
 
@@ -18,7 +18,7 @@ def append_fresh(item, items=None):
 
 # region binary-search
 def lower_bound(values, target):
-    """Return the first index whose value is >= target (len(values) if none)."""
+    """Return the first index of a value >= target, or len(values)."""
     lo, hi = 0, len(values)
     while lo < hi:
         mid = (lo + hi) // 2
