@@ -548,4 +548,4 @@ def render_calibration(options: RenderOptions) -> Rendered:
         created=pdf.w3c_date(options.epoch),
     )
     document = pdf.layout(html, templates=options.templates, content=options.templates)
-    return Rendered((Artifact(CALIBRATION_NAME, pdf.pdf_bytes(document)),))
+    return Rendered((Artifact(CALIBRATION_NAME, pdf.pdf_bytes(document, options.epoch)),))
