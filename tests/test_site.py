@@ -322,6 +322,8 @@ def test_hostile_content_is_inert_in_the_browser(tmp_path: Path, watched: Watche
     for path in [site / "index.html", *sorted((site / "q").glob("*.html"))]:
         page.goto(path.as_uri())
         page.evaluate("document.querySelectorAll('[hidden]').forEach(e => e.hidden = false)")
+        # The cards fold their long sections into <details>: open them, so every link is hoverable.
+        page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
         for element in page.query_selector_all(
             "main a[href^='javascript'], main [onclick], main [onmouseover]"
         ):
