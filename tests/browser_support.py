@@ -21,6 +21,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 CHROMIUM = os.environ.get("PREPDECK_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
@@ -79,6 +81,16 @@ def page_html(side: CardSide, night: bool) -> str:
         f"<style>html,body{{margin:0}}{side.css}</style></head>"
         f'<body class="{body_class}"><div id="qa">{side.html}</div></body></html>'
     )
+
+
+def require_chromium(what: str) -> None:
+    """Skip the calling test when Chromium is missing; under CI=true, fail it instead."""
+    if chromium_available():
+        return
+    message = f"Chromium and Playwright are needed for {what} (apt-get install chromium)"
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{message}; CI must run them")
+    pytest.skip(f"not run: {message}")
 
 
 @contextmanager

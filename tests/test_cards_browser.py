@@ -12,8 +12,6 @@ failure. On a machine without it they are reported as skipped, never passed.
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from anki_support import import_package, open_collection, write_package
 from browser_support import (
@@ -22,9 +20,9 @@ from browser_support import (
     SCREEN,
     browser,
     card_sides,
-    chromium_available,
     measure,
     page_html,
+    require_chromium,
 )
 from factories import CONTENT, TEMPLATES
 
@@ -38,11 +36,7 @@ EPOCH = 1_700_000_000
 @pytest.fixture(scope="module")
 def chromium():
     """Yield a Chromium page; skip (fail under CI) when Chromium is not installed."""
-    if not chromium_available():
-        message = "Chromium and Playwright are needed for the card browser tests (apt-get install chromium)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{message}; CI must run them")
-        pytest.skip(f"not run: {message}")
+    require_chromium("the card browser tests")
     with browser() as instance:
         yield instance.new_page()
 

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from browser_support import CHROMIUM, CHROMIUM_ARGS, chromium_available
+from browser_support import browser, require_chromium
 from factories import CONTENT, TEMPLATES
 
 from generator.build import check
@@ -259,28 +259,18 @@ def test_a_failed_rebuild_keeps_the_last_site_and_shows_the_problems(tmp_path: P
 
 @pytest.mark.slow
 def test_an_open_page_reloads_itself_after_an_edit(server: Server):
-    if not chromium_available():
-        message = "Chromium and Playwright are needed for the serve browser test (apt-get install chromium)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{message}; CI must run it")
-        pytest.skip(f"not run: {message}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            errors: list[str] = []
-            requests: list[str] = []
-            page.on("console", lambda m: m.type == "error" and errors.append(m.text))
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.on("request", lambda r: requests.append(r.url))
-            page.goto(server.url + f"q/{QUESTION}.html")
-            text = edit_question(server.question_file(QUESTION), "Which QUOKKA metric decides the test?")
-            page.wait_for_function(
-                "text => document.body.innerText.includes(text)", arg=text, timeout=EDIT_DEADLINE * 1000
-            )
-            assert errors == []
-            assert all(url.startswith(server.url) for url in requests), requests
-        finally:
-            browser.close()
+    require_chromium("the serve browser test")
+    with browser() as instance:
+        page = instance.new_page()
+        errors: list[str] = []
+        requests: list[str] = []
+        page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(server.url + f"q/{QUESTION}.html")
+        text = edit_question(server.question_file(QUESTION), "Which QUOKKA metric decides the test?")
+        page.wait_for_function(
+            "text => document.body.innerText.includes(text)", arg=text, timeout=EDIT_DEADLINE * 1000
+        )
+        assert errors == []
+        assert all(url.startswith(server.url) for url in requests), requests

@@ -7,7 +7,6 @@ On a machine without it they are reported as skipped, never passed.
 
 from __future__ import annotations
 
-import os
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -15,7 +14,7 @@ from pathlib import Path
 import pytest
 from anki_support import import_package, open_collection, write_package
 from bank_support import EPOCH, write_bank
-from browser_support import CHROMIUM, CHROMIUM_ARGS, chromium_available
+from browser_support import browser, require_chromium
 from click.testing import CliRunner
 from factories import CONTENT, TEMPLATES
 from test_hostile import CASES, CODE_PAYLOAD, case_question, expand
@@ -123,19 +122,9 @@ def test_two_renders_are_byte_identical():
 @pytest.fixture(scope="module")
 def chromium():
     """Yield a Chromium browser; skip (fail under CI) when Chromium is not installed."""
-    if not chromium_available():
-        message = "Chromium and Playwright are needed for the site browser tests (apt-get install chromium)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{message}; CI must run them")
-        pytest.skip(f"not run: {message}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield instance
-        finally:
-            instance.close()
+    require_chromium("the site browser tests")
+    with browser() as instance:
+        yield instance
 
 
 class Watched:
