@@ -28,24 +28,26 @@ def make_dataset(n: int = 256) -> TensorDataset:
 
 
 # region ddp-training
-def train_ddp(rank: int, world_size: int, init_file: str, epochs: int, global_batch: int) -> nn.Module:
-    """One process per device; DDP averages gradients with an all-reduce during backward."""
-    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world_size)
+def train_ddp(rank, world, init_file, epochs, batch) -> nn.Module:
+    """One process per device; ``batch`` is the global batch. DDP
+    averages gradients with an all-reduce during backward."""
+    url = f"file://{init_file}"  # file rendezvous: no TCP port
+    dist.init_process_group("gloo", url, rank=rank, world_size=world)
     try:
-        model = DDP(make_model())  # DDP also broadcasts rank 0's weights at construction
+        model = DDP(make_model())  # also broadcasts rank 0's weights
         optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
         dataset = make_dataset()
-        sampler = DistributedSampler(dataset, num_replicas=world_size, rank=rank, shuffle=True, seed=SEED)
-        loader = DataLoader(dataset, batch_size=global_batch // world_size, sampler=sampler)
+        sampler = DistributedSampler(dataset, world, rank, seed=SEED)
+        loader = DataLoader(dataset, batch // world, sampler=sampler)
         for epoch in range(epochs):
-            sampler.set_epoch(epoch)  # reshuffle each epoch, consistently across ranks
+            sampler.set_epoch(epoch)  # same reshuffle on every rank
             for x, y in loader:
                 optimizer.zero_grad(set_to_none=True)
                 loss = nn.functional.mse_loss(model(x), y)
-                loss.backward()  # bucketed all-reduce overlaps with the backward pass
-                optimizer.step()  # identical gradients -> identical replicas
-            if rank == 0:  # log (and checkpoint) from one rank only
-                print(f"epoch {epoch}: loss on rank 0's shard {loss.item():.4f}")
+                loss.backward()  # bucketed all-reduce overlaps backward
+                optimizer.step()  # same gradients -> same replicas
+            if rank == 0:  # log from one rank only
+                print(f"epoch {epoch}: rank 0 loss {loss.item():.4f}")
         return model.module
     finally:
         dist.destroy_process_group()

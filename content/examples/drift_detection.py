@@ -34,7 +34,8 @@ def drift_check(reference, current, max_psi=0.2, alpha=0.01) -> dict:
 def drift_by_slice(reference, current, feature: str, by: str) -> dict:
     """Drift in one cohort is diluted globally: check each slice too."""
     whole = drift_check(reference[feature], current[feature])
-    report, known = {"global": whole}, dict(tuple(reference.groupby(by)))
+    known = dict(tuple(reference.groupby(by)))
+    report = {"global": whole}
     for name, values in current.groupby(by)[feature]:
         if name in known:
             report[name] = drift_check(known[name][feature], values)

@@ -15,16 +15,19 @@ def train_with_accumulation(
     micro_batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
     accumulation_steps: int,
 ) -> None:
-    """Step the optimizer once every ``accumulation_steps`` equal-sized micro-batches.
+    """Step the optimizer every ``accumulation_steps`` micro-batches.
 
-    Under DDP, run the non-final backward passes in ``model.no_sync()`` to skip redundant
-    all-reduces. BatchNorm still sees micro-batch statistics, so it is not exactly equivalent.
+    The micro-batches must be equal-sized. Under DDP, run the non-final
+    backward passes in ``model.no_sync()`` to skip redundant
+    all-reduces. BatchNorm still sees micro-batch statistics, so it is
+    not exactly equivalent.
     """
     loss_fn = nn.MSELoss()  # mean over the micro-batch
     optimizer.zero_grad(set_to_none=True)
     for step, (x, y) in enumerate(micro_batches, start=1):
         loss = loss_fn(model(x), y)
-        # .grad sums over backward calls: divide so the sum is the mean over the large batch
+        # .grad sums over backward calls: divide, so the sum is the
+        # mean over the large batch
         (loss / accumulation_steps).backward()
         if step % accumulation_steps == 0:
             optimizer.step()

@@ -77,24 +77,22 @@ def latency_percentiles(fn: Callable[[], object], runs: int = 200, warmup: int =
 
 # region micro-batcher
 class MicroBatcher:
-    """Serves requests from many threads with batched model calls of at most ``max_batch_size``,
-    flushing a partial batch ``max_wait_s`` after its first request arrived."""
+    """Answer many threads with batched model calls: at most
+    ``max_batch_size`` inputs, sent ``max_wait_s`` after the first."""
 
-    def __init__(self, predict_batch: Callable, max_batch_size: int = 32, max_wait_s: float = 0.005):
-        self.predict_batch, self.max_batch_size, self.max_wait_s = predict_batch, max_batch_size, max_wait_s
-        self._requests: queue.Queue = queue.Queue()  # (input, Future) pairs; None means stop
-
-    def submit(self, x: torch.Tensor) -> Future:
-        future: Future = Future()
-        self._requests.put((x, future))
-        return future
+    def __init__(self, predict, max_batch_size=32, max_wait_s=0.005):
+        self.predict, self.max_batch_size = predict, max_batch_size
+        self.max_wait_s = max_wait_s
+        self._requests = queue.Queue()  # (x, Future) pairs; None: stop
 
     def run(self) -> None:  # the worker loop, in one background thread
         while (request := self._requests.get()) is not None:
-            batch, deadline = [request], time.monotonic() + self.max_wait_s
+            batch = [request]
+            deadline = time.monotonic() + self.max_wait_s
             while len(batch) < self.max_batch_size:
-                try:  # requests already queued join even after the deadline
-                    request = self._requests.get(timeout=max(deadline - time.monotonic(), 0))
+                wait = max(deadline - time.monotonic(), 0)
+                try:  # queued requests join even after the deadline
+                    request = self._requests.get(timeout=wait)
                 except queue.Empty:
                     break
                 if request is None:  # stop after answering this batch
@@ -103,12 +101,18 @@ class MicroBatcher:
                 batch.append(request)
             inputs, futures = zip(*batch, strict=True)
             try:
-                for future, output in zip(futures, self.predict_batch(torch.stack(inputs)), strict=True):
-                    future.set_result(output)
-            except Exception as error:  # fail these callers, not the worker thread
+                outputs = self.predict(torch.stack(inputs))
+                for future, out in zip(futures, outputs, strict=True):
+                    future.set_result(out)
+            except Exception as error:  # fail callers, not the thread
                 for future in futures:
                     future.set_exception(error)
                     # endregion
+
+    def submit(self, x: torch.Tensor) -> Future:
+        future: Future = Future()
+        self._requests.put((x, future))
+        return future
 
     def start(self) -> threading.Thread:
         thread = threading.Thread(target=self.run, daemon=True)
