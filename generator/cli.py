@@ -6,15 +6,13 @@ printed as compiler-style lines plus a summary, with exit status 1.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import logging
 import re
 import signal
 import sys
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -28,6 +26,7 @@ from generator.scaffold import init_bank
 from generator.schema import SCHEMAS
 from generator.select import did_you_mean
 from generator.validate import CODE_WIDTH
+from generator.workers import Terminated, interrupts_raise
 
 log = logging.getLogger("generator")
 
@@ -57,44 +56,6 @@ def _count(number: int, noun: str, plural: str = "") -> str:
     return f"{number} {noun if number == 1 else plural or noun + 's'}"
 
 
-# Set once a build starts renaming its outputs into place (milliseconds before it
-# ends): a signal then lets it finish rather than report outputs as unchanged.
-_committing = threading.Event()
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised where the program is so that cleanup runs as it does for Ctrl-C."""
-
-
-@contextlib.contextmanager
-def interrupts_raise(received: list[int]) -> Iterator[None]:
-    """Raise on Ctrl-C and SIGTERM while the block runs, so ``finally`` blocks remove staging.
-
-    Python's default for SIGTERM ends the process on the spot; here it raises
-    Terminated, and SIGINT raises KeyboardInterrupt as usual. Each signal is
-    appended to ``received``: the exception lands wherever the program is, and
-    a library's cleanup may raise another one on the way out (zipfile does),
-    which must still be reported as an interruption. Only the main thread can
-    set handlers; elsewhere (e.g. a test runner's thread) the defaults stay.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: object) -> None:
-        received.append(signum)
-        if _committing.is_set():
-            return  # the outputs are being renamed into place; let that finish
-        raise Terminated(signum) if signum == signal.SIGTERM else KeyboardInterrupt
-
-    previous = {signum: signal.signal(signum, handler) for signum in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for signum, handler_before in previous.items():
-            signal.signal(signum, handler_before if handler_before is not None else signal.SIG_DFL)
-
-
 def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     """Turn GeneratorError into its messages and exit status 1, never a traceback.
 
@@ -104,7 +65,6 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         received: list[int] = []
-        _committing.clear()
         try:
             with interrupts_raise(received):
                 return command(*args, **kwargs)
@@ -533,7 +493,7 @@ def build_command(
         def progress(message: str) -> None:
             click.echo(f"\r\033[K{message}", err=True, nl=False)
 
-    report = build(request, progress=progress, on_commit=_committing.set)
+    report = build(request, progress=progress)
     if progress:
         click.echo("\r\033[K", err=True, nl=False)
     _report(report.warnings)
@@ -706,3 +666,7 @@ def serve_command(content: Path, port: int) -> None:
         serve(content, port, ready=ready, rebuilt=rebuilt)
     except KeyboardInterrupt:
         click.echo("stopped; the temporary site is removed")
+
+
+if __name__ == "__main__":
+    main(prog_name="prepdeck")

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from generator.build import DEFAULT_TEMPLATES, BuildRequest, build_epochs, check
+from generator.build import DEFAULT_TEMPLATES, check
+from generator.epochs import build_epochs
 from generator.errors import GeneratorError, Problem
 from generator.lock import Changes, Lock, compare, format_lock, lock_path, merge, read_lock
 from generator.model import Bank, Location
@@ -65,7 +66,7 @@ def release(
     Raises GeneratorError (nothing written) for a note-type schema change, in
     every mode, and in WRITE mode for changes under a version the lock already
     released. ``epoch`` replaces ``SOURCE_DATE_EPOCH``/git/now as the time of
-    what changed (see ``build.build_epochs``).
+    what changed (see ``epochs.build_epochs``).
     """
     content = Path(content)
     bank = check(content).bank
@@ -115,7 +116,7 @@ def published(bank: Bank, old: Lock, templates: Path, epoch: int | None, content
     """Return what a build of the whole bank publishes now, as a lock (not yet merged with ``old``)."""
     from generator.render.anki import plan_deck  # genanki and Jinja: imported when needed
 
-    when, changed = build_epochs(BuildRequest(content=content, templates=templates, epoch=epoch), old)
+    when, changed = build_epochs(content, epoch, old)
     options = RenderOptions(
         templates=templates,
         epoch=when,

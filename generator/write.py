@@ -22,11 +22,12 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from generator.errors import GeneratorError
 from generator.model import Artifact
+from generator.workers import checkpoint, hold_interrupts
 
 log = logging.getLogger(__name__)
 
@@ -79,15 +80,13 @@ def remove_stale_staging(out: Path) -> None:
             stale.unlink(missing_ok=True)
 
 
-def write_artifacts(
-    out: Path, artifacts: Sequence[Artifact], on_commit: Callable[[], None] | None = None
-) -> list[Path]:
+def write_artifacts(out: Path, artifacts: Sequence[Artifact]) -> list[Path]:
     """Write every artifact under ``out`` atomically; return the paths written.
 
     The caller holds ``locked(out)``. Raises GeneratorError, with ``out`` unchanged,
-    when a file cannot be written. ``on_commit`` is called once every file is
-    staged, just before the renames: from then on the build finishes (it takes
-    milliseconds), so a caller that turns signals into exceptions holds them.
+    when a file cannot be written. Once every file is staged, signals are held
+    (``workers.hold_interrupts``): the renames take milliseconds, and finishing
+    them beats leaving old and new outputs mixed.
     """
     names = [artifact.name for artifact in artifacts]
     if len(set(names)) != len(names):
@@ -103,8 +102,8 @@ def write_artifacts(
         new, old = staging / "new", staging / "old"
         for artifact in artifacts:
             _write_file(new / artifact.name, artifact.data)
-        if on_commit is not None:
-            on_commit()
+        checkpoint("staged")
+        hold_interrupts()
         written = _replace_all(out, new, old, names)
     except OSError as exc:
         where = exc.filename or out
@@ -145,7 +144,9 @@ def _replace_all(out: Path, new: Path, old: Path, names: Sequence[str]) -> list[
             final.parent.mkdir(parents=True, exist_ok=True)
             os.replace(new / name, final)
             done.append((final, backup))
+            checkpoint("renaming")
         _sync_directory(out)
+        checkpoint("written")
     except BaseException:
         for final, backup in reversed(done):
             if backup is None:

@@ -230,6 +230,16 @@ def test_version_comes_from_pyproject():
     assert result.stdout == f"prepdeck, version {version}\n"
 
 
+@pytest.mark.parametrize("module", ["generator", "generator.cli"])
+def test_python_dash_m_runs_the_command_line(module: str):
+    # For an environment without the ``prepdeck`` script, e.g. a bare checkout on PYTHONPATH.
+    result = subprocess.run(
+        [sys.executable, "-m", module, "check", "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Usage: prepdeck check [OPTIONS]")
+
+
 def test_a_build_reports_progress_to_a_callback_and_only_a_summary_to_logs(bank: Path, tmp_path: Path):
     from generator.build import BuildRequest, build
 

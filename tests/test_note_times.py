@@ -21,7 +21,8 @@ from anki_support import import_package, open_collection, package_database, revl
 from bank_support import ROOT, question, snapshot, write_bank
 from factories import TEMPLATES
 
-from generator.build import BuildRequest, build, source_epoch
+from generator.build import BuildRequest, build
+from generator.epochs import source_epoch
 from generator.errors import GeneratorError
 from generator.model import OutputKind
 from generator.release import release

@@ -1,18 +1,21 @@
-"""Renderers: pure functions from a bank to output files.
+"""Renderers: pure functions from a bank to output files, one per output kind.
 
 Each renderer is ``render_x(bank, stem, options) -> Rendered``. It reads
 templates but never writes to disk or reads the clock: every date comes from
 ``options.epoch``, so two builds of the same input are byte-identical.
+:data:`RENDERERS` says which renderer makes which output; a new kind is a new row there.
 """
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from generator.errors import Problem
 from generator.lock import Lock
-from generator.model import Artifact
+from generator.model import Artifact, Bank, OutputKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,3 +47,30 @@ class Rendered:
 
     artifacts: tuple[Artifact, ...]
     warnings: tuple[Problem, ...] = ()
+
+
+Renderer = Callable[[Bank, str, RenderOptions], Rendered]
+
+
+@dataclass(frozen=True, slots=True)
+class RendererEntry:
+    """Where the renderer of one output kind lives, imported on first use (WeasyPrint takes ~0.6 s)."""
+
+    module: str
+    function: str
+    slow: bool  # seconds per file (a PDF layout): worth a worker process
+
+
+#: The one table from output kind to renderer.
+RENDERERS: dict[OutputKind, RendererEntry] = {
+    OutputKind.ANKI: RendererEntry("generator.render.anki", "render_deck", slow=False),
+    OutputKind.CHEATSHEET: RendererEntry("generator.render.cheatsheet", "render_cheatsheet", slow=True),
+    OutputKind.FLASHCARDS: RendererEntry("generator.render.flashcards", "render_flashcards", slow=True),
+    OutputKind.SITE: RendererEntry("generator.render.site", "render_site", slow=False),
+}
+
+
+def renderer(kind: OutputKind) -> Renderer:
+    """Return the render function for an output kind, importing its module on first use."""
+    entry = RENDERERS[kind]
+    return getattr(importlib.import_module(entry.module), entry.function)
