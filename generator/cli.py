@@ -351,12 +351,12 @@ def _back_offset(ctx: click.Context, param: click.Parameter, value: str) -> tupl
     return (x, y)
 
 
-def _human_size(size: int) -> str:
-    for unit in ("B", "KB", "MB"):
-        if size < 1024 or unit == "MB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size} B"
+def _human_size(size: float) -> str:
+    """Return e.g. "512 B", "43.2 KB" or "1.5 MB"."""
+    if size < 1024:
+        return f"{size:.0f} B"
+    size /= 1024
+    return f"{size:.1f} KB" if size < 1024 else f"{size / 1024:.1f} MB"
 
 
 @main.command("build")

@@ -5,7 +5,9 @@ builds values from libyaml's event stream rather than PyYAML's constructors:
 that keeps a line for every value, sees duplicate keys (PyYAML keeps the last
 one silently), refuses anchors, aliases and tags (so neither an alias bomb nor
 object construction is possible), and bounds depth, string length and list
-size without recursion. Nothing here knows the bank's schema; see validate.py.
+size without recursion. Companion code files are read here too, on demand
+(:class:`ExampleFiles`), once validation knows which ones the bank uses.
+Nothing here knows the bank's schema; see validate.py.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from __future__ import annotations
 import codecs
 import logging
 import os
+import re
 import stat
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,6 +74,7 @@ class Raw:
     location: Location
     text: str = ""
     keys: dict[str, Location] = field(default_factory=dict)
+    block: bool = False  # a ``|`` or ``>`` block scalar, whose text starts on the line below
 
     @property
     def kind(self) -> str:
@@ -99,13 +104,85 @@ class RawFile:
     relative: str  # the path below the content directory, with forward slashes: the same from any folder
 
 
+#: A region of an example file: its code (dedented) and the line number of its first line.
+Region = tuple[str, int]
+
+REGION_START = re.compile(r"^\s*#\s*region\s+(\S+)\s*$")
+REGION_END = re.compile(r"^\s*#\s*endregion\b.*$")
+
+
+class ExampleFiles:
+    """Read companion code files on demand, once each, within the content directory's bounds.
+
+    Which files a bank uses is known only once its questions are validated, so
+    validation asks; the reading, its limits and the region markers
+    (``# region NAME`` … ``# endregion``) belong to this stage.
+    """
+
+    def __init__(self, root: Path, problems: Problems):
+        self.root = root
+        self.problems = problems
+        self._read: dict[str, dict[str, Region] | None] = {}
+
+    def regions(self, file: str) -> dict[str, Region] | str | None:
+        """Return the regions of ``file`` (relative to the content directory) by name.
+
+        When it cannot be read: the first time, why (e.g. "does not exist"), for
+        the caller to report where the file is named; after that, or when the
+        problem is in the file itself (recorded here, at its line), None.
+        """
+        if file in self._read:
+            return self._read[file]
+        self._read[file] = None
+        path = self.root / file
+        if not path.exists():
+            return "does not exist"
+        if not inside(path, self.root):
+            return "leads outside the content directory"
+        if not path.is_file():  # a directory, FIFO or device: never opened
+            return "is not a regular file"
+        if path.stat().st_size > MAX_FILE_BYTES:
+            return f"is larger than {MAX_FILE_BYTES // 1024} KiB"
+        text = read_text(path, self.problems, self.root)
+        if text is not None:
+            self._read[file] = _regions(text, display_path(path), self.problems)
+        return self._read[file]
+
+
+def _regions(text: str, display: str, problems: Problems) -> dict[str, Region]:
+    """Return every region of a file by name: (dedented code, first code line)."""
+    found: dict[str, Region] = {}
+    open_name, open_line, lines = None, 0, []
+    for number, line in enumerate(text.splitlines(), start=1):
+        start = REGION_START.match(line)
+        if start:
+            if open_name is not None:
+                problems.error(
+                    f"region '{start.group(1)}' starts inside region '{open_name}'; regions do not nest",
+                    Location(display, number),
+                )
+            open_name, open_line, lines = start.group(1), number, []
+        elif REGION_END.match(line) and open_name is not None:
+            if open_name in found:
+                problems.error(f"region '{open_name}' is defined twice", Location(display, open_line))
+            code = textwrap.dedent("\n".join(lines)).strip("\n")
+            found[open_name] = (code + "\n", open_line + 1)
+            open_name = None
+        elif open_name is not None:
+            lines.append(line)
+    if open_name is not None:
+        problems.error(f"region '{open_name}' has no '# endregion'", Location(display, open_line))
+    return found
+
+
 @dataclass(frozen=True, slots=True)
 class Content:
-    """Everything read from a content directory, before validation."""
+    """Everything read from a content directory, before validation; example files on demand."""
 
     root: Path
     bank: RawFile | None
     questions: tuple[RawFile, ...]
+    examples: ExampleFiles
 
 
 def display_path(path: Path) -> str:
@@ -198,7 +275,7 @@ def _build(events, display: str, problems: Problems) -> Raw | None:
     # Each frame: [container, location, pending key, key locations]
     stack: list[list[Any]] = []
     root: Raw | None = None
-    documents = 0
+    documents = duplicates = 0
     try:
         for event in events:
             if isinstance(event, DocumentStartEvent):
@@ -208,17 +285,8 @@ def _build(events, display: str, problems: Problems) -> Raw | None:
                     problems.error("expected one YAML document, found several", Location(display, line))
                     raise _Stop
                 continue
-            where = Location(display, event.start_mark.line + 1) if hasattr(event, "start_mark") else None
-            if isinstance(event, AliasEvent):
-                problems.error("YAML aliases (*name) are not allowed in content", where)
-                raise _Stop
-            if isinstance(event, (ScalarEvent, MappingStartEvent, SequenceStartEvent)):
-                if event.anchor is not None:
-                    problems.error("YAML anchors (&name) are not allowed in content", where)
-                    raise _Stop
-                if event.tag not in (None, "!") and event.tag not in _ALLOWED_TAGS:
-                    problems.error(f"YAML tag '{event.tag}' is not allowed in content", where)
-                    raise _Stop
+            where = Location(display, event.start_mark.line + 1)
+            _refuse_yaml_features(event, where, problems)
             if isinstance(event, ScalarEvent):
                 value = _scalar(event, where, problems)
             elif isinstance(event, (MappingStartEvent, SequenceStartEvent)):
@@ -236,10 +304,28 @@ def _build(events, display: str, problems: Problems) -> Raw | None:
             if not stack:
                 root = value
                 continue
-            _attach(stack[-1], value, problems)
+            duplicates += _attach(stack[-1], value, problems)
+            if duplicates > MAX_DUPLICATES:
+                message = f"more than {MAX_DUPLICATES} duplicate keys; the rest of the file is not read"
+                problems.error(message, value.location)
+                raise _Stop
     except _Stop:
         return None
     return root
+
+
+def _refuse_yaml_features(event: Any, where: Location, problems: Problems) -> None:
+    """Stop at an alias, an anchor or a tag: content is plain data (no alias bombs, no objects)."""
+    if isinstance(event, AliasEvent):
+        problems.error("YAML aliases (*name) are not allowed in content", where)
+        raise _Stop
+    if isinstance(event, (ScalarEvent, MappingStartEvent, SequenceStartEvent)):
+        if event.anchor is not None:
+            problems.error("YAML anchors (&name) are not allowed in content", where)
+            raise _Stop
+        if event.tag not in (None, "!") and event.tag not in _ALLOWED_TAGS:
+            problems.error(f"YAML tag '{event.tag}' is not allowed in content", where)
+            raise _Stop
 
 
 def _scalar(event: ScalarEvent, where: Location, problems: Problems) -> Raw:
@@ -264,17 +350,18 @@ def _scalar(event: ScalarEvent, where: Location, problems: Problems) -> Raw:
             raise _Stop from None
     else:
         value = text  # strings, and timestamps or binary kept as written
-    return Raw(value, where, text=text)
+    return Raw(value, where, text=text, block=event.style in ("|", ">"))
 
 
-def _attach(frame: list[Any], value: Raw, problems: Problems) -> None:
+def _attach(frame: list[Any], value: Raw, problems: Problems) -> int:
+    """Add ``value`` to the open container; return 1 if it was a duplicate key (reported), else 0."""
     container, location, pending, keys = frame
     if isinstance(container, list):
         if len(container) >= MAX_ITEMS:
             problems.error(f"list has more than {MAX_ITEMS} items", location)
             raise _Stop
         container.append(value)
-        return
+        return 0
     if pending is None:
         if isinstance(value.value, (dict, list)) or value.value is None:
             problems.error("mapping keys must be plain text", value.location)
@@ -283,31 +370,18 @@ def _attach(frame: list[Any], value: Raw, problems: Problems) -> None:
         if key in container:
             first = keys[key]
             problems.error(f"duplicate key '{key}' (first given on line {first.line})", value.location)
-            if _count_duplicates(problems, value.location.path) > MAX_DUPLICATES:
-                problems.error(
-                    f"more than {MAX_DUPLICATES} duplicate keys; the rest of the file is not read",
-                    value.location,
-                )
-                raise _Stop
             frame[2] = _Duplicate(key)
-            return
+            return 1
         if len(container) >= MAX_ITEMS:
             problems.error(f"mapping has more than {MAX_ITEMS} keys", location)
             raise _Stop
         keys[key] = value.location
         frame[2] = key
-        return
+        return 0
     if not isinstance(pending, _Duplicate):
         container[pending] = value
     frame[2] = None
-
-
-def _count_duplicates(problems: Problems, path: str) -> int:
-    return sum(
-        1
-        for p in problems.items
-        if p.location and p.location.path == path and p.message.startswith("duplicate key")
-    )
+    return 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -377,4 +451,4 @@ def load_content(root: Path, problems: Problems) -> Content:
         if loaded is not None:
             questions.append(loaded)
     log.debug("loaded %d question files from %s", len(questions), root)
-    return Content(root, bank, tuple(questions))
+    return Content(root, bank, tuple(questions), ExampleFiles(root, problems))

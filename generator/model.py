@@ -8,8 +8,14 @@ renderers read them and never change them.
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
+
+#: A category's colour, ``#rrggbb``. Validation requires it (the JSON Schema uses the same
+#: pattern), and renderers that put a colour in a ``style`` attribute check it again with
+#: ``fullmatch``: anything else could smuggle CSS into a page.
+COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
 class _Ordered(enum.Enum):
@@ -74,7 +80,7 @@ class Category:
 
     slug: str
     title: str
-    colour: str  # "#rrggbb"
+    colour: str  # "#rrggbb" (COLOUR)
     description: str
 
 

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.model import Difficulty, Rarity
+from generator.model import COLOUR, Difficulty, Rarity
 from generator.validate import (
     BANK_FIELDS,
     BANK_REQUIRED,
     CATEGORY_FIELDS,
     CATEGORY_REQUIRED,
-    COLOUR,
     QUESTION_FIELDS,
     QUESTION_REQUIRED,
     RESERVED_TAG_ROOTS,

@@ -18,8 +18,9 @@ from pathlib import Path, PurePosixPath
 from typing import TypeVar
 
 from generator.errors import Problems
-from generator.load import MAX_FILE_BYTES, Content, Raw, RawFile, display_path, inside, read_text
+from generator.load import Content, ExampleFiles, Raw, RawFile, Region, display_path, inside
 from generator.model import (
+    COLOUR,
     Bank,
     Category,
     Difficulty,
@@ -39,8 +40,8 @@ from generator.select import matches
 log = logging.getLogger(__name__)
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+SLUG_EXPECTED = "a slug (lowercase letters, digits, hyphens)"
 TAG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*(?:::[a-z0-9]+(?:-[a-z0-9]+)*)*$")
-COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 #: Tag roots the deck writes itself; content may not use them.
 RESERVED_TAG_ROOTS = ("category", "difficulty", "rarity", "card")
 SUMMARY_WARN_LENGTH = 140
@@ -55,9 +56,6 @@ LANGUAGES = {
     ".toml": "toml",
     ".txt": "text",
 }
-REGION_START = re.compile(r"^\s*#\s*region\s+(\S+)\s*$")
-REGION_END = re.compile(r"^\s*#\s*endregion\b.*$")
-
 E = TypeVar("E", bound=enum.Enum)
 
 
@@ -131,6 +129,10 @@ class Fields:
             return ""
         return value
 
+    def slug(self, name: str, default: str = "") -> str:
+        """Return a field that must be a slug: lowercase letters and digits, joined by single hyphens."""
+        return self.text(name, default=default, pattern=SLUG, expected=SLUG_EXPECTED)
+
     def integer(self, name: str) -> int:
         """Return a field as a positive integer."""
         raw = self.get(name)
@@ -170,7 +172,7 @@ class Fields:
             return None
         return kind(text)
 
-    def items(self, name: str, label: str = "") -> list[Raw]:
+    def items(self, name: str) -> list[Raw]:
         """Return a field that must be a list (a single scalar counts as a list of one)."""
         raw = self.get(name)
         if raw is None:
@@ -229,7 +231,7 @@ _MEDIA: ContextVar[_Media | None] = ContextVar("media", default=None)
 def _check_embedded(value: str, raw: Raw, fields: Fields) -> bool:
     """Check the images and formulas of Markdown text; record each problem at its line."""
     ok = True
-    block = "\n" in value and _is_block_scalar(raw.location)
+    block = "\n" in value and raw.block
     for kind, target, alt, line in embedded(value):
         where = Location(raw.location.path, raw.location.line + line + (1 if block else 0))
         if kind == "image":
@@ -255,21 +257,6 @@ def _check_embedded(value: str, raw: Raw, fields: Fields) -> bool:
             fields.fail(reason, where)
             ok = False
     return ok
-
-
-_BLOCK_INDICATOR = re.compile(r"[|>][-+0-9]*\s*(#.*)?$")
-
-
-def _is_block_scalar(where: Location) -> bool:
-    """Return True when the value at ``where`` is a ``|`` or ``>`` block, whose text starts a line below."""
-    try:
-        with open(where.path, encoding="utf-8") as file:
-            for number, line in enumerate(file, start=1):
-                if number == where.line:
-                    return bool(_BLOCK_INDICATOR.search(line.rstrip("\n")))
-    except OSError:
-        pass
-    return False
 
 
 def slugify(text: str) -> str:
@@ -335,8 +322,8 @@ def _bank_header(file: RawFile, problems: Problems) -> dict | None:
     if not isinstance(file.data.value, dict):
         return None
     header = {
-        "id": fields.text("id", pattern=SLUG, expected="a slug (lowercase letters, digits, hyphens)"),
-        "slug": fields.text("slug", pattern=SLUG, expected="a slug (lowercase letters, digits, hyphens)"),
+        "id": fields.slug("id"),
+        "slug": fields.slug("slug"),
         "title": fields.text("title"),
         "version": fields.text("version"),
         "description": fields.text("description"),
@@ -386,7 +373,7 @@ def _category(raw: Raw, problems: Problems) -> Category | None:
     )
     if not isinstance(raw.value, dict):
         return None
-    slug = fields.text("slug", pattern=SLUG, expected="a slug (lowercase letters, digits, hyphens)")
+    slug = fields.slug("slug")
     if slug:
         fields.what = f"category '{slug}'"
     category = Category(
@@ -413,11 +400,10 @@ QUESTION_FIELDS = [*QUESTION_REQUIRED, "tags", "follow_ups", "pitfalls", "exampl
 
 
 def _questions(content: Content, categories: dict[str, Category], problems: Problems) -> list[Question]:
-    regions = _RegionReader(content.root, problems)
     by_id: dict[str, Question] = {}
     by_number: dict[int, Question] = {}
     for file in content.questions:
-        question = _question(file, categories, regions, problems)
+        question = _question(file, categories, content.examples, problems)
         if question is None:
             continue
         first = by_id.get(question.id)
@@ -441,23 +427,63 @@ def _questions(content: Content, categories: dict[str, Category], problems: Prob
 
 
 def _question(
-    file: RawFile, categories: dict[str, Category], regions: _RegionReader, problems: Problems
+    file: RawFile, categories: dict[str, Category], examples: ExampleFiles, problems: Problems
 ) -> Question | None:
     raw = file.data
-    what = "question"
-    if isinstance(raw.value, dict) and "id" in raw.value and isinstance(raw.value["id"].value, str):
-        what = f"question '{raw.value['id'].text}'"
-    fields = Fields(raw, what, problems, allowed=QUESTION_FIELDS, required=QUESTION_REQUIRED)
+    fields = Fields(raw, _question_name(raw), problems, allowed=QUESTION_FIELDS, required=QUESTION_REQUIRED)
     if not isinstance(raw.value, dict):
         return None
-    question_id = fields.text("id", pattern=SLUG, expected="a slug (lowercase letters, digits, hyphens)")
+    question_id = fields.slug("id")
+    _check_file_name(file, question_id, fields)
+    category = _category_of(fields, categories)
+    summary = _summary(fields)
+    tags = _tags(fields)
+    key_points = _key_points(fields)
+    if "key_points" in fields.values and not key_points and fields.ok:
+        fields.fail("'key_points' must list at least one group", fields.values["key_points"].location)
+    found = [_example(item, fields, examples) for item in fields.items("examples")]
+    question = Question(
+        id=question_id,
+        number=fields.integer("number"),
+        category=category,
+        question=fields.text("question"),
+        answer=fields.text("answer"),
+        summary=summary,
+        key_points=key_points,
+        rarity=fields.choice("rarity", Rarity) or Rarity.COMMON,
+        difficulty=fields.choice("difficulty", Difficulty) or Difficulty.MEDIUM,
+        tags=tags,
+        follow_ups=_follow_ups(fields),
+        pitfalls=tuple(fields.texts("pitfalls")),
+        examples=tuple(example for example in found if example is not None),
+        location=raw.location,
+        file=file.relative,
+    )
+    if fields.ok and not question.examples:
+        problems.warning(f"{fields.what}: no code example; add one under 'examples'", raw.location)
+    return question if fields.ok else None
+
+
+def _question_name(raw: Raw) -> str:
+    """Return how messages name a question: by its id when it has a textual one."""
+    if isinstance(raw.value, dict) and "id" in raw.value and isinstance(raw.value["id"].value, str):
+        return f"question '{raw.value['id'].text}'"
+    return "question"
+
+
+def _check_file_name(file: RawFile, question_id: str, fields: Fields) -> None:
+    """Warn when a question file is not named after its id (rename the file, never the id)."""
     stem = file.path.name.rsplit(".", 1)[0]
     if question_id and stem != question_id:
-        problems.warning(
-            f"{what}: the file is named '{file.path.name}' but the id is '{question_id}'; "
+        fields.problems.warning(
+            f"{fields.what}: the file is named '{file.path.name}' but the id is '{question_id}'; "
             f"rename the file to '{question_id}{file.path.suffix}' (never the id: Anki knows the note by it)",
             fields.values["id"].location,
         )
+
+
+def _category_of(fields: Fields, categories: dict[str, Category]) -> str:
+    """Return the question's category slug, which must be one of the bank's."""
     category = fields.text("category")
     if category and category not in categories:
         fields.fail(
@@ -469,13 +495,23 @@ def _question(
             ),
             fields.values["category"].location,
         )
+    return category
+
+
+def _summary(fields: Fields) -> str:
+    """Return the one-line summary, with a warning when the cheat sheet cannot print it on one line."""
     summary = fields.text("summary")
     if summary and len(summary) > SUMMARY_WARN_LENGTH:
-        problems.warning(
-            f"{what}: 'summary' is {len(summary)} characters; the cheat sheet prints "
+        fields.problems.warning(
+            f"{fields.what}: 'summary' is {len(summary)} characters; the cheat sheet prints "
             f"one line, keep it under {SUMMARY_WARN_LENGTH}",
             fields.values["summary"].location,
         )
+    return summary
+
+
+def _tags(fields: Fields) -> tuple[str, ...]:
+    """Return the question's own tags, each once; the deck's reserved roots are refused."""
     tags = []
     for item in fields.items("tags"):
         tag = fields.text_of(item, "tag", TAG, "a tag (lowercase slugs joined by '::')")
@@ -487,30 +523,7 @@ def _question(
             )
         elif tag:
             tags.append(tag)
-    key_points = _key_points(fields)
-    if "key_points" in fields.values and not key_points and fields.ok:
-        fields.fail("'key_points' must list at least one group", fields.values["key_points"].location)
-    examples = tuple(_example(item, fields, regions) for item in fields.items("examples"))
-    question = Question(
-        id=question_id,
-        number=fields.integer("number"),
-        category=category,
-        question=fields.text("question"),
-        answer=fields.text("answer"),
-        summary=summary,
-        key_points=key_points,
-        rarity=fields.choice("rarity", Rarity) or Rarity.COMMON,
-        difficulty=fields.choice("difficulty", Difficulty) or Difficulty.MEDIUM,
-        tags=tuple(dict.fromkeys(tags)),
-        follow_ups=_follow_ups(fields),
-        pitfalls=tuple(fields.texts("pitfalls")),
-        examples=tuple(e for e in examples if e is not None),
-        location=raw.location,
-        file=file.relative,
-    )
-    if fields.ok and not question.examples:
-        problems.warning(f"{what}: no code example; add one under 'examples'", raw.location)
-    return question if fields.ok else None
+    return tuple(dict.fromkeys(tags))
 
 
 def _follow_ups(parent: Fields) -> tuple[FollowUp, ...]:
@@ -551,12 +564,7 @@ def _key_points(parent: Fields) -> tuple[KeyPointGroup, ...]:
             parent.ok = False
             continue
         title = fields.text("title")
-        key = fields.text(
-            "key",
-            default=slugify(title),
-            pattern=SLUG,
-            expected="a slug (lowercase letters, digits, hyphens)",
-        )
+        key = fields.slug("key", default=slugify(title))
         items, item_keys = _items(fields)
         if "items" in fields.values and not items and fields.ok:
             fields.fail(f"key point group '{title}' has no items", fields.values["items"].location)
@@ -589,7 +597,7 @@ def _items(fields: Fields) -> tuple[list[str], list[str]]:
             continue
         item = Fields(raw, fields.what, fields.problems, allowed=["text", "key"], required=["text", "key"])
         text = item.text("text")
-        key = item.text("key", pattern=SLUG, expected="a slug (lowercase letters, digits, hyphens)")
+        key = item.slug("key")
         if key and key in keys:
             item.fail(f"two items have the key '{key}'", raw.location)
         if not item.ok:
@@ -600,7 +608,7 @@ def _items(fields: Fields) -> tuple[list[str], list[str]]:
     return texts, keys
 
 
-def _example(raw: Raw, parent: Fields, regions: _RegionReader) -> Example | None:
+def _example(raw: Raw, parent: Fields, examples: ExampleFiles) -> Example | None:
     fields = Fields(
         raw,
         parent.what,
@@ -624,12 +632,12 @@ def _example(raw: Raw, parent: Fields, regions: _RegionReader) -> Example | None
         parent.ok = False
         return None
     language = fields.text("language", default=LANGUAGES.get(path.suffix, "text"))
-    found = regions.find(file, region, fields, where)
+    found = _region(examples, file, region, fields, where)
     if found is None:
         parent.ok = False
         return None
     code, start_line = found
-    sheet_code = _sheet_code(fields, file, code, regions) if "sheet" in fields.values else ""
+    sheet_code = _sheet_code(fields, file, code, examples) if "sheet" in fields.values else ""
     if not fields.ok:
         parent.ok = False
         return None
@@ -648,7 +656,7 @@ def _example(raw: Raw, parent: Fields, regions: _RegionReader) -> Example | None
 _LINE_RANGE = re.compile(r"(\d+)(?:-(\d+))?")
 
 
-def _sheet_code(fields: Fields, file: str, code: str, regions: _RegionReader) -> str:
+def _sheet_code(fields: Fields, file: str, code: str, examples: ExampleFiles) -> str:
     """Return the code an example's ``sheet:`` marks for the cheat sheet, or record why not.
 
     ``sheet: 4-11`` is lines 4 to 11 of the example's region as the card shows
@@ -670,80 +678,25 @@ def _sheet_code(fields: Fields, file: str, code: str, regions: _RegionReader) ->
             )
             return ""
         return textwrap.dedent("\n".join(lines[first - 1 : last])).strip("\n") + "\n"
-    found = regions.find(file, value, fields, where)
+    found = _region(examples, file, value, fields, where)
     return found[0] if found else ""
 
 
-class _RegionReader:
-    """Read example files once each and find ``# region NAME`` … ``# endregion`` blocks."""
-
-    def __init__(self, root: Path, problems: Problems):
-        self.root = root
-        self.problems = problems
-        self.files: dict[str, dict[str, tuple[str, int]] | None] = {}
-
-    def find(self, file: str, region: str, fields: Fields, where: Location) -> tuple[str, int] | None:
-        """Return the region's dedented code and first line, or record why not."""
-        if file not in self.files:
-            self.files[file] = self._read(file, fields, where)
-        found = self.files[file]
-        if found is None:
-            return None
-        if region not in found:
-            known = ", ".join(sorted(found)) or "none"
-            fields.fail(
-                f"example file '{file}' has no region '{region}'{_did_you_mean(region, found)} "
-                f"(regions: {known})",
-                where,
-            )
-            return None
-        return found[region]
-
-    def _read(self, file: str, fields: Fields, where: Location) -> dict[str, tuple[str, int]] | None:
-        path = self.root / file
-        if not path.exists():
-            fields.fail(f"example file '{file}' does not exist", where)
-            return None
-        if not inside(path, self.root):
-            fields.fail(f"example file '{file}' leads outside the content directory", where)
-            return None
-        if not path.is_file():  # a directory, FIFO or device: never opened
-            fields.fail(f"example file '{file}' is not a regular file", where)
-            return None
-        if path.stat().st_size > MAX_FILE_BYTES:
-            fields.fail(f"example file '{file}' is larger than {MAX_FILE_BYTES // 1024} KiB", where)
-            return None
-        text = read_text(path, self.problems, self.root)
-        if text is None:
-            fields.ok = False
-            return None
-        return _regions(text, display_path(path), self.problems)
-
-
-def _regions(text: str, display: str, problems: Problems) -> dict[str, tuple[str, int]]:
-    """Return every region of a file by name: (dedented code, first code line)."""
-    found: dict[str, tuple[str, int]] = {}
-    open_name, open_line, lines = None, 0, []
-    for number, line in enumerate(text.splitlines(), start=1):
-        start = REGION_START.match(line)
-        if start:
-            if open_name is not None:
-                problems.error(
-                    f"region '{start.group(1)}' starts inside region '{open_name}'; regions do not nest",
-                    Location(display, number),
-                )
-            open_name, open_line, lines = start.group(1), number, []
-        elif REGION_END.match(line) and open_name is not None:
-            if open_name in found:
-                problems.error(f"region '{open_name}' is defined twice", Location(display, open_line))
-            code = textwrap.dedent("\n".join(lines)).strip("\n")
-            found[open_name] = (code + "\n", open_line + 1)
-            open_name = None
-        elif open_name is not None:
-            lines.append(line)
-    if open_name is not None:
-        problems.error(f"region '{open_name}' has no '# endregion'", Location(display, open_line))
-    return found
+def _region(examples: ExampleFiles, file: str, region: str, fields: Fields, where: Location) -> Region | None:
+    """Return a region's dedented code and first line, or record at ``where`` why there is none."""
+    found = examples.regions(file)
+    if isinstance(found, str):
+        fields.fail(f"example file '{file}' {found}", where)
+        return None
+    if found is None:  # unreadable, and already reported
+        fields.ok = False
+        return None
+    if region not in found:
+        known = ", ".join(sorted(found)) or "none"
+        suggestion = _did_you_mean(region, found)
+        fields.fail(f"example file '{file}' has no region '{region}'{suggestion} (regions: {known})", where)
+        return None
+    return found[region]
 
 
 def _subsets(
@@ -761,7 +714,7 @@ def _subsets(
         )
         if not isinstance(raw.value, dict):
             continue
-        name = fields.text("name", pattern=SLUG, expected="a slug (lowercase letters, digits, hyphens)")
+        name = fields.slug("name")
         if name:
             fields.what = f"subset '{name}'"
         selection = selection_from(fields, categories, ids)

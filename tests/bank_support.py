@@ -17,7 +17,6 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"
-PYTHON = ROOT / ".venv" / "bin" / "python"
 
 #: The build time every test build records (``BuildRequest(epoch=…)`` or ``SOURCE_DATE_EPOCH``).
 EPOCH = 1_700_000_000

@@ -56,7 +56,7 @@ from markupsafe import Markup, escape
 from generator import lock as locking
 from generator.errors import GeneratorError, Problem, Severity
 from generator.lock import ItemRecord, Lock, NoteRecord, NoteTypeRecord
-from generator.model import Artifact, Bank, Category, KeyPointGroup, Question
+from generator.model import COLOUR, Artifact, Bank, Category, KeyPointGroup, Question
 from generator.render import Rendered, RenderOptions, markup, media
 
 log = logging.getLogger(__name__)
@@ -126,7 +126,6 @@ _ID_LOW, _ID_HIGH = 1 << 30, 1 << 31
 _ZIP_MIN_EPOCH = 315532800
 #: 2107-12-31 23:59:58 UTC, the latest one.
 _ZIP_MAX_EPOCH = 4354819198
-_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 _WHITESPACE = re.compile(r"\s+")
 
 # Characters in field HTML that Anki would read as its own syntax: "{{" opens a
@@ -250,7 +249,7 @@ def plan_deck(bank: Bank, options: RenderOptions) -> DeckPlan:
             fields_env,
             "category.html",
             category=category,
-            colour=category.colour if _COLOUR.fullmatch(category.colour) else None,
+            colour=category.colour if COLOUR.fullmatch(category.colour) else None,
         )
         for question in questions:
             notes = _notes(bank, question, category_html, width, models, fields_env, lock, items, warnings)
@@ -614,7 +613,8 @@ def _check_unique_guids(decks: Sequence[genanki.Deck]) -> None:
     problems = []
     for deck in decks:
         for note in deck.notes:
-            label = f"{note.fields[QUESTION_FIELDS.index('Id')]} ({note.model.name})"
+            names = [field["name"] for field in note.model.fields]
+            label = f"{note.fields[names.index('Id')]} ({note.model.name})"  # Id's place in this note type
             if note.guid in seen:
                 problems.append(Problem(f"notes {seen[note.guid]} and {label} would share a GUID"))
             seen.setdefault(note.guid, label)

@@ -35,6 +35,7 @@ from weasyprint import HTML
 from weasyprint.document import Document
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
+from generator.model import COLOUR
 from generator.render import markup, media
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,6 @@ PAPER_MM: dict[str, tuple[float, float]] = {"a4": (210.0, 297.0), "letter": (215
 #: Points (1/72 in) per millimetre.
 PT_PER_MM = 72 / 25.4
 
-_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 _CSS_SAFE = re.compile(r"[A-Za-z0-9 .,:;!?()+=_-]")
 
 
@@ -169,7 +169,7 @@ def safe_colour(colour: str, fallback: str = "#555555") -> str:
     Colours go into ``style`` attributes; anything but a plain hex colour
     could smuggle CSS (a ``url()``) into the page.
     """
-    return colour if _COLOUR.fullmatch(colour) else fallback
+    return colour if COLOUR.fullmatch(colour) else fallback
 
 
 def ink_on(colour: str) -> str:
