@@ -21,7 +21,7 @@ from generator.epochs import build_epochs, source_epoch
 from generator.errors import GeneratorError, Problem, Problems
 from generator.load import load_content
 from generator.lock import read_lock
-from generator.model import Artifact, Bank, OutputKind, Selection
+from generator.model import Artifact, Bank, CardSize, Duplex, OutputKind, Paper, Selection
 from generator.render import RENDERERS, Rendered, RenderOptions, renderer
 from generator.select import check_selection, describe, select_questions
 from generator.theme import builtin_templates, themed
@@ -114,9 +114,9 @@ class BuildRequest:
     subset: str | None = None
     name: str | None = None
     outputs: frozenset[OutputKind] = ALL_OUTPUTS
-    paper: str = "a4"
-    card_size: str = "95x65"
-    duplex: str = "long"
+    paper: Paper = Paper.A4
+    card_size: CardSize = CardSize.STANDARD
+    duplex: Duplex = Duplex.LONG
     back_offset: tuple[float, float] = (0.0, 0.0)
     strict: bool = False
     templates: Path = DEFAULT_TEMPLATES
@@ -272,11 +272,7 @@ def hints(jobs: list[Job]) -> tuple[str, ...]:
     return (hint,) if hint else ()
 
 
-DEFAULT_PAPER = "a4"
-DEFAULT_CARD_SIZE = "95x65"
-
-
-def sized_name(name: str, paper: str, card_size: str) -> str:
+def sized_name(name: str, paper: Paper, card_size: CardSize) -> str:
     """Return an output's file name with its paper and card size when they are not the defaults.
 
     ``x-flashcards.pdf`` built on Letter with index cards is ``x-flashcards-letter-index-3x5.pdf``,
@@ -285,9 +281,9 @@ def sized_name(name: str, paper: str, card_size: str) -> str:
     stem, dot, suffix = name.rpartition(".")
     if suffix != "pdf":
         return name
-    parts = [paper] if paper != DEFAULT_PAPER else []
-    if stem.endswith("-flashcards") and card_size != DEFAULT_CARD_SIZE:
-        parts.append(card_size)
+    parts = [str(paper)] if paper != Paper.A4 else []
+    if stem.endswith("-flashcards") and card_size != CardSize.STANDARD:
+        parts.append(str(card_size))
     return "-".join([stem, *parts]) + dot + suffix
 
 

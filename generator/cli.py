@@ -21,7 +21,7 @@ import click
 from generator import __version__, logs
 from generator.build import BuildRequest, build, calibrate, check, select_subset
 from generator.errors import GeneratorError, Problem, UsageError
-from generator.model import Difficulty, OutputKind, Rarity, Selection
+from generator.model import CardSize, Difficulty, Duplex, OutputKind, Paper, Rarity, Selection
 from generator.scaffold import init_bank
 from generator.schema import SCHEMAS
 from generator.select import did_you_mean
@@ -29,9 +29,6 @@ from generator.validate import CODE_WIDTH
 from generator.workers import Terminated, interrupts_raise
 
 log = logging.getLogger("generator")
-
-CARD_SIZES = ("95x65", "index-3x5", "business")
-
 
 # Control characters (ESC starts terminal commands: clear the screen, set the title, write the
 # clipboard) and bidirectional overrides, which reorder what a reader sees.
@@ -379,22 +376,22 @@ def _human_size(size: float) -> str:
 )
 @click.option(
     "--paper",
-    type=click.Choice(["a4", "letter"]),
-    default="a4",
+    type=click.Choice([paper.value for paper in Paper]),
+    default=Paper.A4.value,
     show_default=True,
     help="Paper size of the PDFs.",
 )
 @click.option(
     "--card-size",
-    type=click.Choice(CARD_SIZES),
-    default="95x65",
+    type=click.Choice([size.value for size in CardSize]),
+    default=CardSize.STANDARD.value,
     show_default=True,
     help="Flashcard size: 95x65 mm, 3x5 inch index cards, or 85x55 mm business cards.",
 )
 @click.option(
     "--duplex",
-    type=click.Choice(["long", "short", "none"]),
-    default="long",
+    type=click.Choice([duplex.value for duplex in Duplex]),
+    default=Duplex.LONG.value,
     show_default=True,
     help="Flip edge of a duplex printer; 'none' prints all fronts, then all backs.",
 )
@@ -470,9 +467,9 @@ def build_command(
         subset=subset,
         name=name,
         outputs=frozenset(OutputKind(k) for k in only) or frozenset(OutputKind),
-        paper=paper,
-        card_size=card_size,
-        duplex=duplex,
+        paper=Paper(paper),
+        card_size=CardSize(card_size),
+        duplex=Duplex(duplex),
         back_offset=back_offset,
         strict=strict,
         theme=theme,

@@ -11,6 +11,7 @@ import enum
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 #: A category's colour, ``#rrggbb``. Validation requires it (the JSON Schema uses the same
 #: pattern), and renderers that put a colour in a ``style`` attribute check it again with
@@ -48,6 +49,55 @@ class Rarity(_Ordered):
     MEDIUM = "medium"
     COMMON = "common"
     VERY_COMMON = "very-common"
+
+
+C = TypeVar("C", bound="Choice")
+
+
+class Choice(str, enum.Enum):
+    """A closed set of option values; a member equals its value and prints as it ("a4")."""
+
+    def __str__(self) -> str:
+        return self.value
+
+    @classmethod
+    def of(cls: type[C], value: str) -> C:
+        """Return the member for ``value``; a ValueError naming the choices for anything else."""
+        try:
+            return cls(value)
+        except ValueError:
+            noun = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", cls.__name__).lower()  # CardSize: "card size"
+            raise ValueError(f"unknown {noun} {value!r}; choose from {', '.join(cls)}") from None
+
+
+class Paper(Choice):
+    """The paper the PDFs are laid out for."""
+
+    A4 = "a4"
+    LETTER = "letter"
+
+
+class Duplex(Choice):
+    """How flashcard backs print: duplex, flipped on the long or short edge, or after all fronts."""
+
+    LONG = "long"
+    SHORT = "short"
+    NONE = "none"
+
+
+class CardSize(Choice):
+    """A flashcard preset (its geometry: ``render.flashcards.CARD_FORMATS``)."""
+
+    STANDARD = "95x65"
+    INDEX_CARD = "index-3x5"
+    BUSINESS = "business"
+
+
+class CardSide(Choice):
+    """A face of a flashcard: the question in front, the summary and key points on the back."""
+
+    FRONT = "front"
+    BACK = "back"
 
 
 class OutputKind(enum.Enum):

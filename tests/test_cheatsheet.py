@@ -200,7 +200,7 @@ def test_unreadable_category_colours_fall_back_and_light_ones_get_dark_text():
 
 
 def test_unknown_paper_is_refused():
-    with pytest.raises(ValueError, match="paper"):
+    with pytest.raises(ValueError, match="unknown paper 'a3'; choose from a4, letter"):
         render_cheatsheet(make_bank(), "deck", options(paper="a3"))
 
 

@@ -259,11 +259,16 @@ def test_a_build_reports_progress_to_a_callback_and_only_a_summary_to_logs(bank:
     assert re.search(rf"^wrote {total} files \(\d+\.\d KB\) in \d+\.\d s", result.output, flags=re.M)
 
 
-def test_card_size_choices_match_the_flashcard_presets():
-    from generator.cli import CARD_SIZES
-    from generator.render.flashcards import CARD_SIZES as PRESETS
+def test_every_card_size_and_paper_the_cli_offers_has_its_geometry():
+    from generator.model import CardSize, Paper
+    from generator.render.flashcards import CARD_FORMATS
+    from generator.render.pdf import PAPER_MM
 
-    assert list(CARD_SIZES) == list(PRESETS)
+    build_options = {param.name: param for param in main.commands["build"].params}
+    assert list(build_options["card_size"].type.choices) == [size.value for size in CARD_FORMATS]
+    assert list(CARD_FORMATS) == list(CardSize)
+    assert list(build_options["paper"].type.choices) == [paper.value for paper in PAPER_MM]
+    assert list(PAPER_MM) == list(Paper)
 
 
 # What a build prints.

@@ -26,7 +26,7 @@ from generator.model import KeyPointGroup
 from generator.render import RenderOptions, markup, pdf
 from generator.render.flashcards import (
     BLEED_MM,
-    CARD_SIZES,
+    CARD_FORMATS,
     GUTTER_MM,
     MIN_FONT_PT,
     MIN_MARGIN_MM,
@@ -93,10 +93,10 @@ def sides(page_count: int, duplex: str) -> list[str]:
 
 
 def test_card_size_presets_are_the_cli_choices():
-    assert list(CARD_SIZES) == ["95x65", "index-3x5", "business"]
-    assert (CARD_SIZES["95x65"].width, CARD_SIZES["95x65"].height) == (95, 65)
-    assert (CARD_SIZES["index-3x5"].width, CARD_SIZES["index-3x5"].height) == pytest.approx((127, 76.2))
-    assert (CARD_SIZES["business"].width, CARD_SIZES["business"].height) == (85, 55)
+    assert list(CARD_FORMATS) == ["95x65", "index-3x5", "business"]
+    assert (CARD_FORMATS["95x65"].width, CARD_FORMATS["95x65"].height) == (95, 65)
+    assert (CARD_FORMATS["index-3x5"].width, CARD_FORMATS["index-3x5"].height) == pytest.approx((127, 76.2))
+    assert (CARD_FORMATS["business"].width, CARD_FORMATS["business"].height) == (85, 55)
 
 
 @pytest.mark.parametrize(
@@ -130,7 +130,7 @@ def test_grid_holds_the_most_cards_that_fit_with_gutters_and_8mm_margins(paper, 
         assert across * down <= sheet.per_page
 
 
-@pytest.mark.parametrize(("paper", "card_size"), list(itertools.product(["a4", "letter"], CARD_SIZES)))
+@pytest.mark.parametrize(("paper", "card_size"), list(itertools.product(["a4", "letter"], CARD_FORMATS)))
 def test_cut_marks_extend_every_card_edge_in_the_margin(paper, card_size):
     sheet = sheet_layout(paper, card_size)
     grid = (
@@ -265,7 +265,7 @@ def test_one_layout_suffices_for_the_shipped_bank(monkeypatch):
     assert len(calls) == 2
 
 
-ALL_SIZES = list(itertools.product(["a4", "letter"], CARD_SIZES))
+ALL_SIZES = list(itertools.product(["a4", "letter"], CARD_FORMATS))
 
 
 @pytest.mark.slow
@@ -284,7 +284,7 @@ def test_no_text_overlaps_and_every_back_keeps_its_summary(paper, card_size):
 @pytest.mark.parametrize(("paper", "card_size"), [("a4", "95x65"), ("letter", "business")])
 def test_type_snaps_to_the_card_sizes_steps(paper, card_size):
     data, _ = shipped(paper, card_size)
-    card = CARD_SIZES[card_size]
+    card = CARD_FORMATS[card_size]
     pages = document_runs(data)
     footer = {6.0, 7.0, 7.5}  # ids, numbers and difficulty; the band's category
     back_sizes = {round(g.size, 2) for page in pages[1::2] for g in glyphs(page)}
@@ -459,9 +459,9 @@ def test_long_text_shrinks_but_never_below_the_floor():
 
 
 def test_unknown_options_are_refused():
-    with pytest.raises(ValueError, match="card size"):
+    with pytest.raises(ValueError, match="unknown card size 'poster'; choose from 95x65, index-3x5, business"):
         render_flashcards(make_bank(), "deck", options(card_size="poster"))
-    with pytest.raises(ValueError, match="duplex"):
+    with pytest.raises(ValueError, match="unknown duplex 'sideways'; choose from long, short, none"):
         render_flashcards(make_bank(), "deck", options(duplex="sideways"))
 
 

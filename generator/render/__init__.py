@@ -15,7 +15,7 @@ from pathlib import Path
 
 from generator.errors import Problem
 from generator.lock import Lock
-from generator.model import Artifact, Bank, OutputKind
+from generator.model import Artifact, Bank, CardSize, Duplex, OutputKind, Paper
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,9 +24,9 @@ class RenderOptions:
 
     templates: Path  # the templates directory
     epoch: int  # seconds since 1970-01-01 UTC; the only time any output records
-    paper: str = "a4"  # "a4" | "letter"
-    card_size: str = "95x65"  # a flashcard preset name
-    duplex: str = "long"  # "long" | "short" | "none"
+    paper: Paper = Paper.A4
+    card_size: CardSize = CardSize.STANDARD
+    duplex: Duplex = Duplex.LONG
     back_offset: tuple[float, float] = (0.0, 0.0)  # mm, applied to back pages
     # What the last release published (prepdeck.lock). A note or note type whose content
     # matches it keeps its locked time, so re-importing a release leaves the notes it did

@@ -25,7 +25,7 @@ import re
 from weasyprint.formatting_structure import boxes
 
 from generator.errors import Problem, Severity
-from generator.model import Artifact, Bank, Question
+from generator.model import Artifact, Bank, Paper, Question
 from generator.render import Rendered, RenderOptions, pdf
 
 log = logging.getLogger(__name__)
@@ -101,10 +101,9 @@ def cheatsheet_html(bank: Bank, options: RenderOptions) -> str:
     return _html(bank, options, _snippets(bank, options.paper), set())
 
 
-def _snippets(bank: Bank, paper: str) -> dict[str, tuple[str, str]]:
+def _snippets(bank: Bank, paper: Paper) -> dict[str, tuple[str, str]]:
     """Return each question's code for the sheet by id, or nothing when the estimate says it would not fit."""
-    if paper not in pdf.PAPER_MM:
-        raise ValueError(f"unknown paper {paper!r}; choose from {', '.join(pdf.PAPER_MM)}")
+    paper = Paper.of(paper)  # a ValueError for anything else
     snippets = {q.id: snippet(q) for q in bank.questions if q.examples}
     return snippets if fits_with_code(bank, snippets, paper) else {}
 
@@ -133,7 +132,7 @@ def _html(bank: Bank, options: RenderOptions, snippets: dict[str, tuple[str, str
     )
 
 
-def code_columns(paper: str) -> int:
+def code_columns(paper: Paper) -> int:
     """Return how many characters of code fit one line of a column (code wraps beyond it)."""
     width, _ = pdf.PAPER_MM[paper]
     _, right, _, left = _MARGINS_MM
@@ -184,7 +183,7 @@ def snippet(question: Question) -> tuple[str, str]:
     return "\n".join(lines), example.language
 
 
-def fits_with_code(bank: Bank, snippets: dict[str, tuple[str, str]], paper: str) -> bool:
+def fits_with_code(bank: Bank, snippets: dict[str, tuple[str, str]], paper: Paper) -> bool:
     """Return True if the sheet with ``snippets`` is estimated to fill at most ``_CODE_FILL`` of two pages."""
     if not snippets:
         return False

@@ -10,7 +10,7 @@ back page's grid mirrored so that every back lands behind its front once the
 sheet is flipped; ``duplex="none"`` prints every front page, then every back
 page, each back in the same slot as its front.
 
-Text shrinks to fit its card in a few fixed steps (``CardSize.front_steps``,
+Text shrinks to fit its card in a few fixed steps (``CardFormat.front_steps``,
 ``back_steps``), so cards of one sheet look alike. Each side's step is first
 estimated from its text (cheap and deliberately conservative), the document is
 laid out once, and each card's content is measured in WeasyPrint's layout
@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from weasyprint.formatting_structure import boxes
 
 from generator.errors import GeneratorError, Problem, Severity
-from generator.model import Artifact, Bank, Question
+from generator.model import Artifact, Bank, CardSide, CardSize, Duplex, Paper, Question
 from generator.render import Rendered, RenderOptions, pdf
 
 log = logging.getLogger(__name__)
@@ -38,10 +38,10 @@ TEMPLATE = "flashcards.html.j2"
 
 
 @dataclass(frozen=True, slots=True)
-class CardSize:
+class CardFormat:
     """A flashcard preset: trimmed card size in millimetres and type sizes in points."""
 
-    name: str
+    name: CardSize
     width: float
     height: float
     description: str
@@ -49,18 +49,19 @@ class CardSize:
     back_steps: tuple[float, ...]  # the summary's and key points' type sizes, largest first
 
 
-#: Flashcard presets by name; the CLI offers these keys as ``--card-size`` choices.
-CARD_SIZES: dict[str, CardSize] = {
-    size.name: size
-    for size in (
-        CardSize("95x65", 95.0, 65.0, "95 x 65 mm, 8 per A4 page", (14.0, 11.0, 9.0), (8.0, 7.0, 6.0)),
-        CardSize("index-3x5", 127.0, 76.2, "3 x 5 inch index cards", (16.0, 12.0, 10.0), (9.0, 7.5, 6.0)),
-        CardSize("business", 85.0, 55.0, "85 x 55 mm business cards", (13.0, 10.0, 8.0), (7.0, 6.0)),
+#: The flashcard presets, one per ``CardSize`` (the CLI's ``--card-size`` choices).
+CARD_FORMATS: dict[CardSize, CardFormat] = {
+    card.name: card
+    for card in (
+        CardFormat(
+            CardSize.STANDARD, 95.0, 65.0, "95 x 65 mm, 8 per A4 page", (14.0, 11.0, 9.0), (8.0, 7.0, 6.0)
+        ),
+        CardFormat(
+            CardSize.INDEX_CARD, 127.0, 76.2, "3 x 5 inch index cards", (16.0, 12.0, 10.0), (9.0, 7.5, 6.0)
+        ),
+        CardFormat(CardSize.BUSINESS, 85.0, 55.0, "85 x 55 mm business cards", (13.0, 10.0, 8.0), (7.0, 6.0)),
     )
 }
-
-#: Duplex modes: which edge the printer flips the sheet on, or none.
-DUPLEX_MODES = ("long", "short", "none")
 
 MIN_MARGIN_MM = 8.0  # paper left around the card grid, where the cut marks go
 GUTTER_MM = 3.0  # between neighbouring cards: room for a cut a little off the line
@@ -84,7 +85,7 @@ class Sheet:
     landscape: bool
     columns: int
     rows: int
-    card: CardSize
+    card: CardFormat
     left: float  # the grid's left edge on front pages
     top: float  # the grid's top edge on front pages
 
@@ -92,7 +93,9 @@ class Sheet:
     def per_page(self) -> int:
         return self.columns * self.rows
 
-    def slot(self, index: int, side: str, duplex: str, offset: tuple[float, float]) -> tuple[float, float]:
+    def slot(
+        self, index: int, side: CardSide, duplex: Duplex, offset: tuple[float, float]
+    ) -> tuple[float, float]:
         """Return the top-left corner of the card in slot ``index`` on a ``side`` page.
 
         Backs are mirrored so they land behind their fronts when the sheet is
@@ -103,10 +106,10 @@ class Sheet:
         """
         row, column = divmod(index, self.columns)
         left, top = self.left, self.top
-        if side == "back":
-            if duplex != "none" and (duplex == "long") != self.landscape:
+        if side is CardSide.BACK:
+            if duplex is not Duplex.NONE and (duplex is Duplex.LONG) != self.landscape:
                 column = self.columns - 1 - column
-            elif duplex != "none":
+            elif duplex is not Duplex.NONE:
                 row = self.rows - 1 - row
             left, top = left + offset[0], top + offset[1]
         return left + column * (self.card.width + GUTTER_MM), top + row * (self.card.height + GUTTER_MM)
@@ -120,17 +123,14 @@ class Sheet:
         return self.rows * self.card.height + (self.rows - 1) * GUTTER_MM
 
 
-def sheet_layout(paper: str, card_size: str) -> Sheet:
+def sheet_layout(paper: Paper, card_size: CardSize) -> Sheet:
     """Return the page layout holding the most cards of ``card_size`` on ``paper``.
 
     Both orientations are tried; a tie keeps portrait. The grid is centred,
     with ``GUTTER_MM`` between cards and at least ``MIN_MARGIN_MM`` of paper on every side.
     """
-    if paper not in pdf.PAPER_MM:
-        raise ValueError(f"unknown paper {paper!r}; choose from {', '.join(pdf.PAPER_MM)}")
-    if card_size not in CARD_SIZES:
-        raise ValueError(f"unknown card size {card_size!r}; choose from {', '.join(CARD_SIZES)}")
-    card = CARD_SIZES[card_size]
+    paper, card_size = Paper.of(paper), CardSize.of(card_size)  # a ValueError for anything else
+    card = CARD_FORMATS[card_size]
     short, long = pdf.PAPER_MM[paper]
     best = None
     for landscape in (False, True):
@@ -212,8 +212,7 @@ class _Plan:
     @classmethod
     def estimate(cls, bank: Bank, options: RenderOptions) -> _Plan:
         """Return the plan with every side at its estimated step."""
-        if options.duplex not in DUPLEX_MODES:
-            raise ValueError(f"unknown duplex mode {options.duplex!r}; choose from {', '.join(DUPLEX_MODES)}")
+        Duplex.of(options.duplex)  # a ValueError for anything else
         sheet = sheet_layout(options.paper, options.card_size)
         sides = [side for q in bank.questions for side in _sides(q, sheet.card)]
         return cls(sheet, sides, {side.key: side.estimate() for side in sides}, {})
@@ -231,7 +230,7 @@ class _Plan:
             self.steps[side.key] += 1
             return True
         kept = self.kept.get(side.key, side.item_count)
-        if side.side != "back" or kept == 0:
+        if side.side is not CardSide.BACK or kept == 0:
             return False
         size = side.steps[-1]
         target = side.height(size, kept if side.key in self.kept else None) * room / needed
@@ -263,9 +262,9 @@ class _Plan:
                 }
             )
         chunks = [cards[i : i + sheet.per_page] for i in range(0, len(cards), sheet.per_page)] or [[]]
-        fronts = [_page(sheet, chunk, "front", options) for chunk in chunks]
-        backs = [_page(sheet, chunk, "back", options) for chunk in chunks]
-        if options.duplex == "none":
+        fronts = [_page(sheet, chunk, CardSide.FRONT, options) for chunk in chunks]
+        backs = [_page(sheet, chunk, CardSide.BACK, options) for chunk in chunks]
+        if options.duplex == Duplex.NONE:
             pages = fronts + backs
         else:
             pages = [page for pair in zip(fronts, backs, strict=True) for page in pair]
@@ -292,13 +291,13 @@ def _kept_groups(question: Question, kept: int | None) -> list[tuple[str, tuple[
     return groups
 
 
-def _page(sheet: Sheet, chunk: list[dict], side: str, options: RenderOptions) -> dict:
+def _page(sheet: Sheet, chunk: list[dict], side: CardSide, options: RenderOptions) -> dict:
     """Return one page for the template: its side, its cards placed in their slots, its cut marks."""
     placed = []
     for index, card in enumerate(chunk):
-        left, top = sheet.slot(index, side, options.duplex, options.back_offset)
+        left, top = sheet.slot(index, side, Duplex.of(options.duplex), options.back_offset)
         placed.append({**card, "left": round(left, 3), "top": round(top, 3)})
-    return {"side": side, "cards": placed, "marks": cut_marks(sheet) if side == "front" else []}
+    return {"side": side.value, "cards": placed, "marks": cut_marks(sheet) if side is CardSide.FRONT else []}
 
 
 def cut_marks(sheet: Sheet) -> list[dict]:
@@ -359,8 +358,8 @@ class _Side:
     """One face of one card, whose type size is being chosen."""
 
     question: Question
-    side: str  # "front" | "back"
-    card: CardSize
+    side: CardSide
+    card: CardFormat
 
     @property
     def key(self) -> str:
@@ -368,7 +367,7 @@ class _Side:
 
     @property
     def steps(self) -> tuple[float, ...]:
-        return self.card.front_steps if self.side == "front" else self.card.back_steps
+        return self.card.front_steps if self.side is CardSide.FRONT else self.card.back_steps
 
     @property
     def item_count(self) -> int:
@@ -376,7 +375,7 @@ class _Side:
 
     def paragraphs(self, kept: int | None = None) -> list[list[float]]:
         """Return the side's paragraphs, each a list of word widths in em (``kept`` key points)."""
-        if self.side == "front":
+        if self.side is CardSide.FRONT:
             return [pdf.word_widths(self.question.question, bold=True)]
         paragraphs = [pdf.word_widths(self.question.summary)]
         paragraphs += [
@@ -394,7 +393,7 @@ class _Side:
         """
         width = (self.card.width - 2 * PADDING_MM) * pdf.PT_PER_MM
         paragraphs = self.paragraphs(kept)
-        gaps = _GROUP_GAP_EM * len(paragraphs) if self.side == "back" else 0.0
+        gaps = _GROUP_GAP_EM * len(paragraphs) if self.side is CardSide.BACK else 0.0
         lines = sum(pdf.wrapped_lines(words, width / size) for words in paragraphs)
         return (lines * _LINE_HEIGHT[self.side] + gaps) * size
 
@@ -411,9 +410,9 @@ class _Side:
         return len(self.steps) - 1
 
 
-def _sides(question: Question, card: CardSize) -> tuple[_Side, _Side]:
+def _sides(question: Question, card: CardFormat) -> tuple[_Side, _Side]:
     """Return a question's front and back."""
-    return _Side(question, "front", card), _Side(question, "back", card)
+    return _Side(question, CardSide.FRONT, card), _Side(question, CardSide.BACK, card)
 
 
 def _measure(document) -> dict[str, tuple[float, float]]:
@@ -469,7 +468,7 @@ _ROW_MM = 4.0  # between the X scale's rows
 _COLUMN_MM = 6.0  # between the Y scale's columns
 
 
-def calibration_marks(sheet: Sheet, duplex: str, offset: tuple[float, float]) -> dict[str, list[dict]]:
+def calibration_marks(sheet: Sheet, duplex: Duplex, offset: tuple[float, float]) -> dict[str, list[dict]]:
     """Return the calibration sheet's lines (front and back page) and the front's labels, in mm.
 
     One staircase per axis. For X, the back draws one long vertical line; the
@@ -483,9 +482,9 @@ def calibration_marks(sheet: Sheet, duplex: str, offset: tuple[float, float]) ->
     every back page, and the labels include it: a reading is always the whole
     offset to use.
     """
-    if duplex not in ("long", "short"):
+    if Duplex.of(duplex) is Duplex.NONE:
         raise ValueError("a calibration page needs a duplex printer: choose --duplex long or short")
-    mirror_x = (duplex == "long") != sheet.landscape
+    mirror_x = (duplex == Duplex.LONG) != sheet.landscape
     cx, cy = sheet.width / 2, sheet.height / 2
     count = round(CALIBRATION_RANGE_MM / CALIBRATION_STEP_MM)
     x_base, x_top = cx - 45.0, cy - 50.0  # the X staircase: its line, its first row

@@ -35,13 +35,13 @@ from weasyprint import HTML
 from weasyprint.document import Document
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from generator.model import COLOUR
+from generator.model import COLOUR, Paper
 from generator.render import markup, media
 
 log = logging.getLogger(__name__)
 
-#: Paper sizes in millimetres, portrait: (width, height); the ``RenderOptions.paper`` choices.
-PAPER_MM: dict[str, tuple[float, float]] = {"a4": (210.0, 297.0), "letter": (215.9, 279.4)}
+#: Paper sizes in millimetres, portrait: (width, height).
+PAPER_MM: dict[Paper, tuple[float, float]] = {Paper.A4: (210.0, 297.0), Paper.LETTER: (215.9, 279.4)}
 
 #: Points (1/72 in) per millimetre.
 PT_PER_MM = 72 / 25.4
