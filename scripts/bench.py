@@ -9,6 +9,7 @@ measured in the same run as its baseline, so the machine's speed cancels out.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -394,6 +395,51 @@ def bench_site(work: Path, runs: int, size: int = 1000) -> dict:
     }
 
 
+def bench_hostile_input(work: Path) -> dict:
+    """Time how fast hostile or oversized files are refused (the tests check only the messages)."""
+    import yaml
+
+    from generator import load
+    from generator.errors import GeneratorError, Problems
+
+    laughs = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(8)
+    )
+    content = write_bank(work / "hostile", 1)
+    (content / "questions" / "bomb.yaml").write_text(laughs)
+
+    def check_bomb() -> None:
+        with contextlib.suppress(GeneratorError):
+            check(content)
+
+    def parse(text: str, parser) -> None:
+        saved = load.Parser
+        load.Parser = parser
+        try:
+            load.parse_yaml(text, "f.yaml", Problems())
+        finally:
+            load.Parser = saved
+
+    big = work / "big.yaml"
+    big.write_bytes(b"a: " + b"x" * load.MAX_FILE_BYTES)
+    structures = {
+        "deep block nesting": "".join("  " * d + "a:\n" for d in range(100)) + "  " * 100 + "leaf\n",
+        "10,000-item list": "items:\n" + "  - x\n" * 10_000,
+        "10,000-key mapping": "keys: {" + ", ".join(f"k{i}: {i}" for i in range(10_000)) + "}\n",
+        "1 MB string": "answer: " + "x" * 1_000_000 + "\n",
+        "10,000 flow levels": "[" * 10_000 + "]" * 10_000,
+    }
+    parsers = {"default": load.Parser, "pure-python": yaml.SafeLoader}
+    slowest = max(
+        timed(parse, text, parser)[0] for text in structures.values() for parser in parsers.values()
+    )
+    return {
+        "alias_bomb_check_seconds": timed(check_bomb)[0],
+        "oversized_file_seconds": timed(load.read_text, big, Problems(), work)[0],
+        "oversized_structure_max_seconds": slowest,
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "bench")
@@ -425,6 +471,7 @@ def main() -> int:
         results["default_build"] = bench_default_build(args.runs)
         results["pdf_overhead"] = bench_pdf_overhead(args.runs)
         results["noop_make_build"] = bench_noop_make()
+        results["hostile_input"] = bench_hostile_input(work)
         results["scale"] = bench_scale(work, [int(s) for s in args.sizes.split(",")])
         results["cheatsheet_scale"] = bench_cheatsheet_scale(
             work, [int(s) for s in args.sheet_sizes.split(",")]
@@ -472,6 +519,14 @@ def targets(results: dict) -> list[dict]:
         ),
         ("PDFs / bare WeasyPrint", results["pdf_overhead"]["ratio"], "<=", 1.3),
         ("no-op make build, s", results["noop_make_build"]["noop_make_build_seconds"], "<", 0.5),
+        ("alias bomb refused, s", results["hostile_input"]["alias_bomb_check_seconds"], "<", 1.0),
+        ("1 MiB file refused, s", results["hostile_input"]["oversized_file_seconds"], "<", 1.0),
+        (
+            "oversized YAML refused, slowest s",
+            results["hostile_input"]["oversized_structure_max_seconds"],
+            "<",
+            2.0,
+        ),
     ]
     for row in results["scale"]:
         rows.append((f"deck / bare genanki at {row['questions']}", row["deck_ratio"], "<=", 1.5))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -80,33 +81,48 @@ def dump(data: Any) -> str:
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=10_000)
 
 
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A symbolic link to ``target``, a path relative to the directory that holds ``content/``."""
+
+    target: str
+
+
+#: What a file of a bank written by ``write_bank`` holds: text, bytes, a link, or None for no file.
+FileChange = str | bytes | Link | None
+
+
 def write_bank(
     root: Path,
     questions: Iterable[Mapping[str, Any]] | None = None,
     bank: Mapping[str, Any] | None = None,
-    files: Mapping[str, str | bytes] | None = None,
+    files: Mapping[str, FileChange] | None = None,
 ) -> Path:
-    """Write ``root/content`` and return it.
+    """Write ``root/content`` and return it; the one way tests write a bank to disk.
 
     ``questions`` are mappings written to ``questions/<id>.yaml`` (default: q1
     in alpha, q2 in beta); ``files`` adds or replaces files by path inside the
-    content directory, as text or bytes, written exactly as given.
+    content directory, written exactly as given (None: the file is left out).
     """
     if questions is None:
         questions = [question(1), question(2, category="beta", difficulty="hard")]
+    written: dict[str, FileChange] = {
+        "bank.yaml": dump(dict(bank or header())),
+        "examples/demo.py": EXAMPLE,
+        **{f"questions/{data['id']}.yaml": dump(dict(data)) for data in questions},
+        **(files or {}),
+    }
     content = root / "content"
-    (content / "questions").mkdir(parents=True, exist_ok=True)
-    (content / "examples").mkdir(parents=True, exist_ok=True)
-    (content / "bank.yaml").write_text(dump(dict(bank or header())), encoding="utf-8")
-    (content / "examples" / "demo.py").write_text(EXAMPLE, encoding="utf-8")
-    for data in questions:
-        (content / "questions" / f"{data['id']}.yaml").write_text(dump(dict(data)), encoding="utf-8")
-    for name, data in (files or {}).items():
+    for folder in ("questions", "examples"):
+        (content / folder).mkdir(parents=True, exist_ok=True)
+    for name, data in written.items():
         path = content / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(data, bytes):
+        if isinstance(data, Link):
+            os.symlink(root / data.target, path)
+        elif isinstance(data, bytes):
             path.write_bytes(data)
-        else:
+        elif isinstance(data, str):
             path.write_text(data, encoding="utf-8", newline="")
     return content
 

@@ -14,7 +14,7 @@ import click
 import pytest
 import yaml
 from click.testing import CliRunner
-from malformed import Q1, edit, write_bank
+from malformed import Q1, edit, write_text_bank
 
 from generator.cli import main
 
@@ -41,7 +41,7 @@ def run(*args: str):
 def bank(tmp_path: Path, monkeypatch) -> Path:
     """Write the small test bank and work from the directory that holds it."""
     monkeypatch.chdir(tmp_path)
-    return write_bank(tmp_path)
+    return write_text_bank(tmp_path)
 
 
 # The shipped bank.
@@ -166,7 +166,7 @@ WARNINGS = [
 
 
 def test_warnings_are_printed_and_do_not_fail_the_check(tmp_path: Path, monkeypatch):
-    write_bank(tmp_path, WARNED)
+    write_text_bank(tmp_path, WARNED)
     monkeypatch.chdir(tmp_path)
     result = run("check")
     assert result.exit_code == 0, result.output
@@ -175,7 +175,7 @@ def test_warnings_are_printed_and_do_not_fail_the_check(tmp_path: Path, monkeypa
 
 
 def test_strict_makes_warnings_fatal(tmp_path: Path, monkeypatch):
-    write_bank(tmp_path, WARNED)
+    write_text_bank(tmp_path, WARNED)
     monkeypatch.chdir(tmp_path)
     result = run("check", "--strict")
     assert result.exit_code == 1
@@ -191,7 +191,7 @@ def test_strict_makes_warnings_fatal(tmp_path: Path, monkeypatch):
 def test_commands_stop_on_bad_content_before_writing_anything(
     command: list[str], tmp_path: Path, monkeypatch
 ):
-    write_bank(tmp_path, {"questions/q1.yaml": edit(Q1, "number: 1", "number: 0")})
+    write_text_bank(tmp_path, {"questions/q1.yaml": edit(Q1, "number: 1", "number: 0")})
     monkeypatch.chdir(tmp_path)
     result = run(*command)
     assert result.exit_code == 1
@@ -283,7 +283,7 @@ WITHOUT_HARFBUZZ_SUBSET = (
 @pytest.mark.slow
 @pytest.mark.parametrize("verbose", [False, True], ids=["default", "verbose"])
 def test_a_build_prints_its_files_its_summary_and_one_hint_but_no_library_logs(verbose: bool, tmp_path: Path):
-    content = write_bank(tmp_path)
+    content = write_text_bank(tmp_path)
     out = tmp_path / "out"
     args = [*(["-v"] if verbose else []), "build", "--content", str(content), "--out", str(out)]
     result = subprocess.run(

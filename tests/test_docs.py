@@ -35,14 +35,6 @@ def test_every_make_target_the_readme_names_exists():
         assert re.search(rf"^{target}:", makefile, flags=re.M), target
 
 
-@pytest.mark.parametrize("command", ["check", "list", "build", "release", "init", "schema", "serve"])
-def test_every_command_has_help_with_an_example(command):
-    result = CliRunner().invoke(main, [command, "--help"])
-    assert result.exit_code == 0
-    assert "Example" in result.output
-    assert f"prepdeck {command}" in result.output
-
-
 NEW_BANK = [line for line in readme_commands("prepdeck") if "mybank" in line]
 
 

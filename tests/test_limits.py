@@ -24,27 +24,24 @@ from generator.build import BuildRequest, build, check
 from generator.load import MAX_DEPTH, MAX_DUPLICATES, MAX_FILE_BYTES, MAX_ITEMS, MAX_STRING
 from generator.model import OutputKind
 
-#: Peak memory a check may add, and the time it may take, for any of these files.
+#: Peak memory a check may add for any of these files (how fast: scripts/bench.py).
 MAX_EXTRA_MEMORY = 200 * 1024 * 1024
-MAX_SECONDS = 5.0
 
 PROBE = """
-import json, resource, sys, time
+import json, resource, sys
 from pathlib import Path
 from generator.build import check
 from generator.errors import GeneratorError
 
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-started = time.perf_counter()
 try:
     problems = [str(p) for p in check(Path(sys.argv[1])).warnings]
     ok = True
 except GeneratorError as exc:
     problems = [str(p) for p in exc.problems]
     ok = False
-seconds = time.perf_counter() - started
 extra = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024  # KiB on Linux
-print(json.dumps({"ok": ok, "problems": problems, "seconds": seconds, "extra_bytes": extra}))
+print(json.dumps({"ok": ok, "problems": problems, "extra_bytes": extra}))
 """
 
 Q1 = "content/questions/q1.yaml"
@@ -309,7 +306,6 @@ def test_limit_fails_fast_in_bounded_memory_with_file_and_line(case: Limit, tmp_
 
     assert report["problems"] == expected
     assert report["ok"] is (not expected)
-    assert report["seconds"] < MAX_SECONDS
     assert report["extra_bytes"] < MAX_EXTRA_MEMORY
 
 

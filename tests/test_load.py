@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import time
+import functools
+import os
 import tracemalloc
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from malformed import CASES, Q1, write_bank
+from malformed import CASES, Q1, write_text_bank
 
 from generator import load
 from generator.build import check
@@ -37,7 +38,39 @@ pitfalls: [1.10, 007, yes, ~, 2024-01-31]  # a comment
 """
 )
 
-requires_libyaml = pytest.mark.skipif(not yaml.__with_libyaml__, reason="PyYAML was built without libyaml")
+
+def requires_libyaml(test):
+    """Skip a test of the libyaml parser where PyYAML lacks it; in CI (``CI`` set), fail it instead.
+
+    CI must test the parser users get: PyYAML's wheels include libyaml, so a
+    CI without it has installed something else.
+    """
+    if yaml.__with_libyaml__:
+        return test
+    if os.environ.get("CI", "").lower() not in ("", "0", "false"):
+
+        @functools.wraps(test)
+        def fail(*args, **kwargs):
+            pytest.fail("PyYAML was built without libyaml; CI must test the libyaml parser")
+
+        return fail
+    return pytest.mark.skip(reason="PyYAML was built without libyaml")(test)
+
+
+@pytest.mark.parametrize(("ci", "outcome"), [("true", "fails"), ("", "skips")])
+def test_without_libyaml_its_tests_fail_in_ci_and_skip_elsewhere(ci: str, outcome: str, monkeypatch):
+    monkeypatch.setattr(yaml, "__with_libyaml__", False)
+    monkeypatch.setenv("CI", ci)
+
+    def a_libyaml_test():
+        pass
+
+    guarded = requires_libyaml(a_libyaml_test)
+    if outcome == "fails":
+        with pytest.raises(pytest.fail.Exception, match="without libyaml"):
+            guarded()
+    else:
+        assert [mark.name for mark in guarded.pytestmark] == ["skip"]
 
 
 def parse(text: str, parser=None) -> tuple[Raw | None, list[str]]:
@@ -105,14 +138,13 @@ def test_bom_does_not_shift_the_reported_bad_byte(tmp_path: Path):
     assert problems == [f"{tmp_path}/q.yaml:2: error: file is not valid UTF-8 (byte 0xe9 at offset {offset})"]
 
 
-def test_file_over_the_size_limit_is_refused_quickly(tmp_path: Path):
-    started = time.perf_counter()
+def test_file_over_the_size_limit_is_refused(tmp_path: Path):
+    # How fast: scripts/bench.py ("1 MiB file refused").
     raw, problems = load_bytes(tmp_path, b"a: " + b"x" * MAX_FILE_BYTES)
     assert raw is None
     assert problems == [
         f"{tmp_path}/q.yaml:1: error: file is larger than 1024 KiB; split it into smaller files"
     ]
-    assert time.perf_counter() - started < 1
 
 
 PARSERS = [pytest.param(load.Parser, id="default"), pytest.param(yaml.SafeLoader, id="pure-python")]
@@ -141,23 +173,20 @@ LIMITS = [
 
 @pytest.mark.parametrize("parser", PARSERS)
 @pytest.mark.parametrize(("text", "expected"), LIMITS)
-def test_oversized_structures_fail_quickly_with_one_clear_message(text: str, expected: str, parser):
-    started = time.perf_counter()
+def test_oversized_structures_fail_with_one_clear_message(text: str, expected: str, parser):
+    # How fast: scripts/bench.py ("oversized YAML refused").
     raw, problems = parse(text, parser)
     assert raw is None
     assert problems == [expected]
-    assert time.perf_counter() - started < 2
 
 
 @pytest.mark.parametrize("parser", PARSERS)
-def test_deep_flow_nesting_fails_quickly(parser):
+def test_deep_flow_nesting_fails_with_one_message(parser):
     # libyaml stops at its own limit of 1,000 flow levels before we see level 17.
-    started = time.perf_counter()
     raw, problems = parse("[" * 10_000 + "]" * 10_000, parser)
     assert raw is None
     assert len(problems) == 1
     assert problems[0].startswith("f.yaml:1: error: ") and "nesting" in problems[0]
-    assert time.perf_counter() - started < 2
 
 
 @pytest.mark.parametrize("parser", PARSERS)
@@ -242,7 +271,7 @@ def test_libyaml_and_pure_python_agree_on_values_and_lines(text: str):
 def test_libyaml_and_pure_python_report_the_same_problems(case, tmp_path: Path, monkeypatch):
     for name, text in case.outside.items():
         (tmp_path / name).write_text(text)
-    content = write_bank(tmp_path, case.changes)
+    content = write_text_bank(tmp_path, case.changes)
 
     def problems_with(parser) -> list[str]:
         monkeypatch.setattr(load, "Parser", parser)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from malformed import BANK, write_bank
+from malformed import BANK, write_text_bank
 
 from generator.cli import main
 
@@ -23,7 +23,7 @@ def run(*args: str):
 @pytest.fixture
 def bank(tmp_path: Path, monkeypatch) -> Path:
     monkeypatch.chdir(tmp_path)
-    return write_bank(tmp_path)
+    return write_text_bank(tmp_path)
 
 
 def usage(command: str, error: str) -> list[str]:
@@ -130,7 +130,7 @@ def test_check_accepts_selection_options(bank: Path):
 def test_malformed_categories_are_named_not_called_missing(tmp_path: Path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     broken = BANK.replace('colour: "#1f5fa8"', "colour: blue").replace('colour: "#b5521b"', "colour: red")
-    write_bank(tmp_path, {"bank.yaml": broken})
+    write_text_bank(tmp_path, {"bank.yaml": broken})
     result = run("check")
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [
@@ -146,7 +146,7 @@ def test_malformed_categories_are_named_not_called_missing(tmp_path: Path, monke
 
 def test_a_question_file_should_be_named_after_its_id(tmp_path: Path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    root = write_bank(tmp_path)
+    root = write_text_bank(tmp_path)
     (root / "questions" / "q2.yaml").rename(root / "questions" / "second.yaml")
     result = run("check")
     assert result.exit_code == 0

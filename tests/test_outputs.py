@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from malformed import write_bank
+from malformed import write_text_bank
 
 from generator.build import sized_name
 from generator.cli import main
@@ -21,7 +21,7 @@ def run(*args: str):
 def bank(tmp_path: Path, monkeypatch) -> Path:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
-    return write_bank(tmp_path)
+    return write_text_bank(tmp_path)
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 import yaml
 from click.testing import CliRunner
-from malformed import CASES, Case, write_bank
+from malformed import CASES, Case, write_text_bank
 
 from generator.cli import main
 from generator.schema import BANK_SCHEMA_FILE, QUESTION_SCHEMA_FILE, bank_schema, question_schema
@@ -74,7 +74,7 @@ def test_every_shipped_file_passes_its_schema(path: Path):
 
 
 def test_the_test_bank_passes_the_schemas(tmp_path: Path):
-    content = write_bank(tmp_path)
+    content = write_text_bank(tmp_path)
     for path in [content / "bank.yaml", *sorted((content / "questions").glob("*.yaml"))]:
         assert errors(yaml.safe_load(path.read_text(encoding="utf-8")), schema_for(path)) == [], path
 
@@ -84,7 +84,7 @@ def rejected(case: Case, root: Path) -> bool:
     for name, text in case.outside.items():
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(text, encoding="utf-8")
-    content = write_bank(root, case.changes)
+    content = write_text_bank(root, case.changes)
     for name in case.changes:
         path = content / name
         if not name.endswith(".yaml") or path.is_symlink() or not path.is_file():

@@ -6,6 +6,7 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+from factories import make_question
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -15,7 +16,6 @@ from generator.model import (
     Bank,
     Category,
     Difficulty,
-    KeyPointGroup,
     Location,
     Question,
     Rarity,
@@ -31,23 +31,7 @@ def question(
     number: int, category: str, difficulty: Difficulty, rarity: Rarity, tags: tuple[str, ...]
 ) -> Question:
     """Return a question that differs from the others only in what selection looks at."""
-    return Question(
-        id=f"q{number}",
-        number=number,
-        category=category,
-        question=f"Question {number}?",
-        answer=f"Answer {number}.",
-        summary=f"Summary {number}.",
-        key_points=(KeyPointGroup("points", "Points", ("one",), cloze=False),),
-        rarity=rarity,
-        difficulty=difficulty,
-        tags=tags,
-        follow_ups=(),
-        pitfalls=(),
-        examples=(),
-        location=Location(f"content/questions/q{number}.yaml", 1),
-        file=f"questions/q{number}.yaml",
-    )
+    return make_question(number, category=category, difficulty=difficulty, rarity=rarity, tags=tags)
 
 
 def subset(name: str, **criteria) -> Subset:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
 import tracemalloc
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from malformed import BILLION_LAUGHS, CASES, EXAMPLE, Q1, Case, edit, question, write_bank
+from malformed import BILLION_LAUGHS, CASES, EXAMPLE, Q1, Case, edit, question, write_text_bank
 
 from generator.build import check
 from generator.cli import main
@@ -24,7 +23,7 @@ def run_check(*args: str):
 def test_malformed_bank_is_reported_with_file_and_line(case: Case, tmp_path: Path, monkeypatch):
     for name, text in case.outside.items():
         (tmp_path / name).write_text(text)
-    write_bank(tmp_path, case.changes)
+    write_text_bank(tmp_path, case.changes)
     monkeypatch.chdir(tmp_path)
 
     result = run_check()
@@ -41,23 +40,20 @@ def test_corpus_has_one_case_per_problem_and_one_with_several():
     assert any(len(case.errors) >= 3 and "files" in case.summary for case in CASES)
 
 
-def test_alias_bomb_fails_fast_in_bounded_memory(tmp_path: Path):
+def test_alias_bomb_fails_in_bounded_memory(tmp_path: Path):
     # Nine levels of nine aliases: expanded, this is 9**9 (387 million) strings.
-    content = write_bank(tmp_path, {"questions/q1.yaml": BILLION_LAUGHS})
+    content = write_text_bank(tmp_path, {"questions/q1.yaml": BILLION_LAUGHS})
     tracemalloc.start()
-    started = time.perf_counter()
     with pytest.raises(GeneratorError) as caught:
         check(content)
-    elapsed = time.perf_counter() - started
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert [p.message for p in caught.value.problems] == ["YAML anchors (&name) are not allowed in content"]
-    assert elapsed < 1
-    assert peak < 5 * 1024 * 1024
+    assert peak < 5 * 1024 * 1024  # expanded, it would take gigabytes; how fast: scripts/bench.py
 
 
 def test_content_outside_the_working_directory_keeps_its_full_path(tmp_path: Path, monkeypatch):
-    content = write_bank(tmp_path / "bank", {"questions/q1.yaml": edit(Q1, "number: 1", "number: 0")})
+    content = write_text_bank(tmp_path / "bank", {"questions/q1.yaml": edit(Q1, "number: 1", "number: 0")})
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
@@ -110,7 +106,9 @@ follow_ups:
 
 
 def test_valid_bank_becomes_the_values_its_files_give(tmp_path: Path):
-    content = write_bank(tmp_path, {"questions/q1.yaml": Q7 + FOLLOW_UPS, "examples/deploy.yaml": DEPLOY})
+    content = write_text_bank(
+        tmp_path, {"questions/q1.yaml": Q7 + FOLLOW_UPS, "examples/deploy.yaml": DEPLOY}
+    )
 
     bank = check(content).bank
 
@@ -149,7 +147,7 @@ def test_valid_bank_becomes_the_values_its_files_give(tmp_path: Path):
 
 def test_problems_in_every_file_are_reported_in_one_run(tmp_path: Path):
     broken = {f"questions/q{n}.yaml": edit(question(n), "rarity: common", "rarity: often") for n in (1, 2, 3)}
-    content = write_bank(tmp_path, broken)
+    content = write_text_bank(tmp_path, broken)
     with pytest.raises(GeneratorError) as caught:
         check(content)
     assert [(Path(p.location.path).name, p.location.line) for p in caught.value.problems] == [
@@ -176,7 +174,7 @@ def test_problems_in_every_file_are_reported_in_one_run(tmp_path: Path):
     ],
 )
 def test_broken_regions_in_an_example_file_point_at_the_example(example, expected, tmp_path, monkeypatch):
-    write_bank(tmp_path, {"examples/demo.py": example})
+    write_text_bank(tmp_path, {"examples/demo.py": example})
     monkeypatch.chdir(tmp_path)
     result = run_check()
     assert result.exit_code == 1
@@ -185,6 +183,6 @@ def test_broken_regions_in_an_example_file_point_at_the_example(example, expecte
 
 @pytest.mark.parametrize("name", ["notes.txt", ".draft.yaml", "q3.yml"])
 def test_only_visible_yaml_files_are_questions(name: str, tmp_path: Path):
-    content = write_bank(tmp_path, {f"questions/{name}": question(3)})
+    content = write_text_bank(tmp_path, {f"questions/{name}": question(3)})
     ids = [q.id for q in check(content).bank.questions]
     assert ids == (["q1", "q2", "q3"] if name.endswith(".yml") and not name.startswith(".") else ["q1", "q2"])

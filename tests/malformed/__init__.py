@@ -1,6 +1,6 @@
 """A small valid bank written into ``tmp_path``, and a corpus of ways to break it.
 
-``write_bank`` writes ``content/`` with two categories, two questions and one
+``write_text_bank`` writes ``content/`` with two categories, two questions and one
 example file; a mapping of changes replaces, adds or removes files. Each
 ``Case`` in ``CASES`` breaks the bank in one way (the last ones in several)
 and gives the exact lines ``prepdeck check`` must print for it, with paths
@@ -9,10 +9,12 @@ relative to the directory that holds ``content/``.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import bank_support
+from bank_support import FileChange, Link
 
 from generator.load import MAX_FILE_BYTES
 
@@ -78,21 +80,12 @@ Q1 = question(1)
 Q2 = question(2, category="beta", difficulty="hard")
 
 
-@dataclass(frozen=True, slots=True)
-class Link:
-    """A symbolic link to ``target``, a path relative to the directory that holds ``content/``."""
-
-    target: str
-
-
-FileChange = str | bytes | Link | None
-
-
-def write_bank(root: Path, changes: Mapping[str, FileChange] | None = None) -> Path:
-    """Write the test bank into ``root/content`` and return that directory.
+def write_text_bank(root: Path, changes: Mapping[str, FileChange] | None = None) -> Path:
+    """Write the test bank as these fixed texts into ``root/content`` and return that directory.
 
     ``changes`` maps a path inside ``content/`` to new text or bytes, a ``Link``,
-    or None to leave the file out.
+    or None to leave the file out. Every value sits on a known line, for exact
+    ``path:line`` messages.
     """
     files: dict[str, FileChange] = {
         "bank.yaml": BANK,
@@ -100,20 +93,7 @@ def write_bank(root: Path, changes: Mapping[str, FileChange] | None = None) -> P
         "questions/q2.yaml": Q2,
         "examples/demo.py": EXAMPLE,
     }
-    files.update(changes or {})
-    content = root / "content"
-    for folder in ("questions", "examples"):
-        (content / folder).mkdir(parents=True, exist_ok=True)
-    for name, data in files.items():
-        path = content / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(data, Link):
-            os.symlink(root / data.target, path)
-        elif isinstance(data, str):
-            path.write_text(data, encoding="utf-8", newline="")
-        elif isinstance(data, bytes):
-            path.write_bytes(data)
-    return content
+    return bank_support.write_bank(root, questions=[], files={**files, **(changes or {})})
 
 
 def edit(text: str, old: str, new: str) -> str:
