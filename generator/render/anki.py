@@ -702,9 +702,13 @@ def _fields_environment(templates: Path) -> jinja2.Environment:
 
 
 def _css_environment(templates: Path) -> jinja2.Environment:
-    """Return the Jinja environment for the note types' CSS (no HTML escaping)."""
+    """Return the Jinja environment for the note types' CSS (no HTML escaping).
+
+    ``style.css`` includes the templates' shared ``palette.css`` (one folder up), the
+    accent colour the sheets and the site use too.
+    """
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(templates),
+        loader=jinja2.FileSystemLoader([templates, templates.parent]),
         autoescape=False,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
