@@ -77,7 +77,16 @@ def interrupts_raise(received: list[int]) -> Iterator[None]:
         yield
         return
 
+    owner = os.getpid()
+
     def handler(signum: int, frame: object) -> None:
+        if os.getpid() != owner:
+            # A worker just forked, before its own set-up replaced this handler:
+            # behave as workers do (ignore Ctrl-C, die on SIGTERM), never raise there.
+            if signum == signal.SIGTERM:
+                signal.signal(signum, signal.SIG_DFL)
+                os.kill(os.getpid(), signum)
+            return
         received.append(signum)
         if _holding.is_set():
             return  # the outputs are being renamed into place; let that finish
