@@ -180,12 +180,31 @@ def cloze_numbers(
         return tuple(item.number for item in live)  # unchanged, the usual case
     numbers: list[int | None] = [None] * len(texts)
     free = {item.number: item for item in live}
+    normal = [_normal(t) for t in texts]
+    _match_keys(numbers, keys, free)
+    _match_texts(numbers, normal, keys, free)
+    _match_similar(numbers, normal, keys, free)
+    following = max(item.number for item in locked) + 1
+    for index, number in enumerate(numbers):
+        if number is None:
+            numbers[index] = following
+            following += 1
+    return tuple(n for n in numbers if n is not None)
+
+
+def _match_keys(numbers: list[int | None], keys: Sequence[str], free: dict[int, ItemRecord]) -> None:
+    """Give each item with a key the number of the locked item with that key."""
     by_key = {item.key: item for item in free.values() if item.key}
     for index, key in enumerate(keys):
         if key and key in by_key:
             numbers[index] = by_key[key].number
             del free[by_key[key].number]
-    normal = [_normal(t) for t in texts]
+
+
+def _match_texts(
+    numbers: list[int | None], normal: Sequence[str], keys: Sequence[str], free: dict[int, ItemRecord]
+) -> None:
+    """Give each unnumbered item the number of a locked item with the same text, unless their keys differ."""
     for index, text in enumerate(normal):
         if numbers[index] is not None:
             continue
@@ -194,28 +213,33 @@ def cloze_numbers(
                 numbers[index] = number
                 del free[number]
                 break
+
+
+def _match_similar(
+    numbers: list[int | None], normal: Sequence[str], keys: Sequence[str], free: dict[int, ItemRecord]
+) -> None:
+    """Give reworded items (no key, at least ``SIMILAR`` alike) their locked numbers, best match first."""
     pairs = []
     for index, text in enumerate(normal):
         if numbers[index] is not None or keys[index]:
             continue
         for number, item in free.items():
-            if item.key:
-                continue
-            matcher = difflib.SequenceMatcher(None, text, _normal(item.text), autojunk=False)
-            if matcher.real_quick_ratio() >= SIMILAR and matcher.quick_ratio() >= SIMILAR:
-                ratio = matcher.ratio()
+            if not item.key:
+                ratio = _similarity(text, _normal(item.text))
                 if ratio >= SIMILAR:
                     pairs.append((-ratio, index, number))
     for _, index, number in sorted(pairs):
         if numbers[index] is None and number in free:
             numbers[index] = number
             del free[number]
-    following = max(item.number for item in locked) + 1
-    for index, number in enumerate(numbers):
-        if number is None:
-            numbers[index] = following
-            following += 1
-    return tuple(n for n in numbers if n is not None)
+
+
+def _similarity(a: str, b: str) -> float:
+    """Return difflib's ratio of two texts, or 0 when the quick upper bounds rule ``SIMILAR`` out."""
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    if matcher.real_quick_ratio() < SIMILAR or matcher.quick_ratio() < SIMILAR:
+        return 0.0
+    return matcher.ratio()
 
 
 # --- Reading ----------------------------------------------------------------------------------
@@ -257,68 +281,24 @@ def parse_lock(text: str, path: str, bank_id: str) -> Lock:
             seen_magic = True
             continue
         try:
-            words, quoted = _split(line)
-            kind = words[0]
-            if len(words) < len(_WORDS.get(kind, ())) + 1:
-                raise ValueError(f"'{kind}' needs {' and '.join(_WORDS[kind])}")
-            if kind in ("bank", "version", "released") and len(words) == 2 and quoted is None:
-                header[kind] = words[1]
-            elif kind == "notetype":
-                values = _values(words[2:])
-                record = NoteTypeRecord(
-                    kind=words[1],
-                    id=int(values["id"]),
-                    time=int(values["time"]),
-                    digest=values["digest"],
-                    fields=tuple(values["fields"].split(",")),
-                    templates=tuple(values["templates"].split(",")),
-                )
-                notetypes[record.kind] = record
-            elif kind == "note":
-                values = _values(words[3:])
-                record = NoteRecord(
-                    question=words[1],
-                    role=words[2],
-                    guid=values["guid"],
-                    kind=values["type"],
-                    time=int(values["time"]),
-                    fields=tuple(values["fields"].split(".")),
-                    tags=values["tags"],
-                    deck=values["deck"],
-                    title=quoted or "",
-                    retired=values.get("retired", ""),
-                )
-                if record.guid in notes:
-                    raise ValueError(f"GUID {record.guid} is listed twice")
-                notes[record.guid] = record
-            elif kind == "item":
-                values = _values(words[4:])
-                item = ItemRecord(
-                    question=words[1],
-                    group=words[2],
-                    number=int(words[3]),
-                    text=quoted or "",
-                    key=values.get("key", ""),
-                    retired=values.get("retired", ""),
-                )
-                items.setdefault((item.question, item.group), []).append(item)
-            else:
-                raise ValueError(f"unknown record '{printable_word(kind)}'")
+            record = _record(line)
         except (KeyError, IndexError, ValueError) as exc:
             reason = f"missing '{exc.args[0]}'" if isinstance(exc, KeyError) else str(exc)
             problems.append(Problem(f"malformed lock record: {reason}", where))
+            continue
+        if isinstance(record, NoteTypeRecord):
+            notetypes[record.kind] = record
+        elif isinstance(record, NoteRecord):
+            if record.guid in notes:
+                problems.append(Problem(f"malformed lock record: GUID {record.guid} is listed twice", where))
+            notes[record.guid] = record
+        elif isinstance(record, ItemRecord):
+            items.setdefault((record.question, record.group), []).append(record)
+        else:
+            header[record[0]] = record[1]
     if not seen_magic and not problems:
         problems.append(Problem(f"not a prepdeck lock (expected '{MAGIC}')", Location(path, 1)))
-    for key in ("bank", "version", "released"):
-        if key not in header and not problems:
-            problems.append(Problem(f"the lock has no '{key}' line", Location(path, 1)))
-    if not problems and header["bank"] != bank_id:
-        problems.append(
-            Problem(
-                f"the lock belongs to bank '{header['bank']}', not '{bank_id}'; a bank's id never changes",
-                Location(path, 1),
-            )
-        )
+    problems += _header_problems(header, path, bank_id) if not problems else []
     if problems:
         raise GeneratorError(problems)
     return Lock(
@@ -329,6 +309,65 @@ def parse_lock(text: str, path: str, bank_id: str) -> Lock:
         notes=notes,
         items={key: tuple(sorted(found, key=lambda i: i.number)) for key, found in items.items()},
     )
+
+
+def _record(line: str) -> NoteTypeRecord | NoteRecord | ItemRecord | tuple[str, str]:
+    """Return the record one line of a lock holds, or a header line as (key, value).
+
+    Raises KeyError (a missing value), IndexError or ValueError for a malformed line.
+    """
+    words, quoted = _split(line)
+    kind = words[0]
+    if len(words) < len(_WORDS.get(kind, ())) + 1:
+        raise ValueError(f"'{kind}' needs {' and '.join(_WORDS[kind])}")
+    if kind in ("bank", "version", "released") and len(words) == 2 and quoted is None:
+        return kind, words[1]
+    if kind == "notetype":
+        values = _values(words[2:])
+        return NoteTypeRecord(
+            kind=words[1],
+            id=int(values["id"]),
+            time=int(values["time"]),
+            digest=values["digest"],
+            fields=tuple(values["fields"].split(",")),
+            templates=tuple(values["templates"].split(",")),
+        )
+    if kind == "note":
+        values = _values(words[3:])
+        return NoteRecord(
+            question=words[1],
+            role=words[2],
+            guid=values["guid"],
+            kind=values["type"],
+            time=int(values["time"]),
+            fields=tuple(values["fields"].split(".")),
+            tags=values["tags"],
+            deck=values["deck"],
+            title=quoted or "",
+            retired=values.get("retired", ""),
+        )
+    if kind == "item":
+        values = _values(words[4:])
+        return ItemRecord(
+            question=words[1],
+            group=words[2],
+            number=int(words[3]),
+            text=quoted or "",
+            key=values.get("key", ""),
+            retired=values.get("retired", ""),
+        )
+    raise ValueError(f"unknown record '{printable_word(kind)}'")
+
+
+def _header_problems(header: dict[str, str], path: str, bank_id: str) -> list[Problem]:
+    """Return what is wrong with a lock's header lines: a missing one, or another bank's id."""
+    for key in ("bank", "version", "released"):
+        if key not in header:
+            return [Problem(f"the lock has no '{key}' line", Location(path, 1))]
+    if header["bank"] != bank_id:
+        message = f"the lock belongs to bank '{header['bank']}', not '{bank_id}'; a bank's id never changes"
+        return [Problem(message, Location(path, 1))]
+    return []
 
 
 #: The words each record starts with, before its name=value pairs.

@@ -145,6 +145,20 @@ class _Font:
                         self.unicode[cid] = chr(base + cid - int(lo, 16))
 
 
+@dataclass
+class _TextState:
+    """The graphics and text state a content stream changes as it draws."""
+
+    ctm: tuple
+    tm: tuple = (1, 0, 0, 1, 0, 0)
+    line: tuple = (1, 0, 0, 1, 0, 0)
+    font: _Font | None = None
+    size: float = 0.0
+    char_spacing: float = 0.0
+    word_spacing: float = 0.0
+    scale: float = 1.0
+
+
 def _walk(contents, resources, pdf, ctm, page_height, found: list[Run]) -> None:
     """Follow one content stream, appending a Run per text-showing operator."""
     if contents is None:
@@ -157,79 +171,81 @@ def _walk(contents, resources, pdf, ctm, page_height, found: list[Run]) -> None:
     xobjects = xobjects.get_object() if hasattr(xobjects, "get_object") else xobjects
     loaded: dict[str, _Font] = {}
     stack = []
-    tm = line = (1, 0, 0, 1, 0, 0)
-    font, size = None, 0.0
-    char_spacing = word_spacing = 0.0
-    scale = 1.0
+    state = _TextState(ctm)
     for operands, op in stream.operations:
         if op == b"q":
-            stack.append(ctm)
+            stack.append(state.ctm)
         elif op == b"Q":
-            ctm = stack.pop()
-        elif op == b"cm":
-            ctm = _multiply(tuple(float(x) for x in operands), ctm)
-        elif op == b"BT":
-            tm = line = (1, 0, 0, 1, 0, 0)
-        elif op == b"Tm":
-            tm = line = tuple(float(x) for x in operands)
-        elif op == b"Td":
-            line = _multiply((1, 0, 0, 1, float(operands[0]), float(operands[1])), line)
-            tm = line
+            state.ctm = stack.pop()
         elif op == b"Tf":
             name = str(operands[0])
             if name not in loaded:
                 loaded[name] = _Font(fonts[name])
-            font = loaded[name]
-            size = float(operands[1])
-        elif op == b"Tc":
-            char_spacing = float(operands[0])
-        elif op == b"Tw":
-            word_spacing = float(operands[0])
-        elif op == b"Tz":
-            scale = float(operands[0]) / 100
+            state.font, state.size = loaded[name], float(operands[1])
         elif op in (b"TJ", b"Tj"):
-            items = operands[0] if op == b"TJ" else [operands[0]]
-            placed = []
-            for item in items:
-                if isinstance(item, (int, float, pypdf.generic.NumberObject, pypdf.generic.FloatObject)):
-                    tm = _multiply((1, 0, 0, 1, -float(item) / 1000 * size * scale, 0), tm)
-                    continue
-                raw = bytes(item.original_bytes if hasattr(item, "original_bytes") else item)
-                for i in range(0, len(raw), 2):
-                    cid = int.from_bytes(raw[i : i + 2], "big")
-                    advance = font.widths.get(cid, font.default_width) / 1000 * size
-                    trm = _multiply(tm, ctm)
-                    # The glyph's corners in user space, then flipped to top-left origin.
-                    x0, y0 = _apply(trm, 0, font.descent * size)
-                    x1, y1 = _apply(trm, advance * scale, font.ascent * size)
-                    glyph_size = size * abs(trm[0] * trm[3] - trm[1] * trm[2]) ** 0.5
-                    placed.append(
-                        Glyph(
-                            text=font.unicode.get(cid, "\ufffd"),
-                            x0=min(x0, x1),
-                            x1=max(x0, x1),
-                            top=page_height - max(y0, y1),
-                            bottom=page_height - min(y0, y1),
-                            size=round(glyph_size, 3),
-                            font=font.name,
-                        )
-                    )
-                    shift = (advance + char_spacing + (word_spacing if cid == 32 else 0)) * scale
-                    tm = _multiply((1, 0, 0, 1, shift, 0), tm)
+            placed = _show(state, operands[0] if op == b"TJ" else [operands[0]], page_height)
             if placed:
                 found.append(Run(tuple(placed)))
         elif op == b"Do":
             xobject = xobjects[operands[0]].get_object()
             if xobject.get("/Subtype") == "/Form":
                 matrix = tuple(float(x) for x in xobject.get("/Matrix", (1, 0, 0, 1, 0, 0)))
-                _walk(
-                    xobject,
-                    xobject.get("/Resources", resources),
-                    pdf,
-                    _multiply(matrix, ctm),
-                    page_height,
-                    found,
+                resources_of = xobject.get("/Resources", resources)
+                _walk(xobject, resources_of, pdf, _multiply(matrix, state.ctm), page_height, found)
+        else:
+            _set(state, op, operands)
+
+
+def _set(state: _TextState, op: bytes, operands) -> None:
+    """Apply an operator that changes the matrices or the text state (others are ignored)."""
+    if op == b"cm":
+        state.ctm = _multiply(tuple(float(x) for x in operands), state.ctm)
+    elif op == b"BT":
+        state.tm = state.line = (1, 0, 0, 1, 0, 0)
+    elif op == b"Tm":
+        state.tm = state.line = tuple(float(x) for x in operands)
+    elif op == b"Td":
+        state.line = _multiply((1, 0, 0, 1, float(operands[0]), float(operands[1])), state.line)
+        state.tm = state.line
+    elif op == b"Tc":
+        state.char_spacing = float(operands[0])
+    elif op == b"Tw":
+        state.word_spacing = float(operands[0])
+    elif op == b"Tz":
+        state.scale = float(operands[0]) / 100
+
+
+def _show(state: _TextState, items, page_height: float) -> list[Glyph]:
+    """Place the glyphs of one TJ/Tj operator, advancing the text matrix."""
+    font, size, scale = state.font, state.size, state.scale
+    placed = []
+    for item in items:
+        if isinstance(item, (int, float, pypdf.generic.NumberObject, pypdf.generic.FloatObject)):
+            state.tm = _multiply((1, 0, 0, 1, -float(item) / 1000 * size * scale, 0), state.tm)
+            continue
+        raw = bytes(item.original_bytes if hasattr(item, "original_bytes") else item)
+        for i in range(0, len(raw), 2):
+            cid = int.from_bytes(raw[i : i + 2], "big")
+            advance = font.widths.get(cid, font.default_width) / 1000 * size
+            trm = _multiply(state.tm, state.ctm)
+            # The glyph's corners in user space, then flipped to top-left origin.
+            x0, y0 = _apply(trm, 0, font.descent * size)
+            x1, y1 = _apply(trm, advance * scale, font.ascent * size)
+            glyph_size = size * abs(trm[0] * trm[3] - trm[1] * trm[2]) ** 0.5
+            placed.append(
+                Glyph(
+                    text=font.unicode.get(cid, "\ufffd"),
+                    x0=min(x0, x1),
+                    x1=max(x0, x1),
+                    top=page_height - max(y0, y1),
+                    bottom=page_height - min(y0, y1),
+                    size=round(glyph_size, 3),
+                    font=font.name,
                 )
+            )
+            shift = (advance + state.char_spacing + (state.word_spacing if cid == 32 else 0)) * scale
+            state.tm = _multiply((1, 0, 0, 1, shift, 0), state.tm)
+    return placed
 
 
 def _apply(m, x, y):

@@ -109,10 +109,15 @@ def test_frozen_names_never_change():
     assert (QUESTION_TEMPLATE, CLOZE_TEMPLATE) == ("Question", "Cloze")
 
 
-def test_fresh_import_has_every_note_card_deck_and_tag(collection, tmp_path):
+@pytest.fixture
+def fresh_import(collection, tmp_path):
+    """Import the three-category bank into an empty collection; return (bank, import log)."""
     bank = three_category_bank()
-    log = import_package(collection, write_package(bank, tmp_path, EPOCH, TEMPLATES))
+    return bank, import_package(collection, write_package(bank, tmp_path, EPOCH, TEMPLATES))
 
+
+def test_fresh_import_has_every_note_card_and_deck_in_bank_order(fresh_import, collection):
+    bank, log = fresh_import
     groups = cloze_groups(bank)
     assert len(groups) == 4  # q1, q2: "points"; q4: "a" and "b"
     assert len(log.new) == collection.note_count() == len(bank.questions) + len(groups)
@@ -130,7 +135,12 @@ def test_fresh_import_has_every_note_card_deck_and_tag(collection, tmp_path):
         "SELECT n.sfld FROM cards c JOIN notes n ON n.id = c.nid ORDER BY c.due, c.ord"
     )
     assert [int(n) for n in by_due] == [2, 2, 2, 4, 4, 4, 4, 4, 1, 1, 1, 3]
+    # The sort field orders notes by question number.
+    assert collection.db.list("SELECT sfld FROM notes ORDER BY sfld") == [1, 1.01, 2, 2.01, 3, 4, 4.01, 4.02]
 
+
+def test_fresh_import_has_both_note_types_with_their_frozen_names(fresh_import, collection):
+    bank, _ = fresh_import
     question_type = collection.models.by_name("Test Bank (question)")
     cloze_type = collection.models.by_name("Test Bank (cloze)")
     assert question_type["id"] == notetype_id(bank, "question")
@@ -143,6 +153,9 @@ def test_fresh_import_has_every_note_card_deck_and_tag(collection, tmp_path):
     assert cloze_type["type"] == 1
     assert ".nightMode .code" in question_type["css"] and ".night_mode .code" in question_type["css"]
 
+
+def test_fresh_import_tags_and_files_every_note_of_a_question_together(fresh_import, collection):
+    bank, _ = fresh_import
     for q in bank.questions:
         nid = nid_for(collection, genanki.guid_for(bank.id, q.id, "question"))
         note = collection.get_note(nid)
@@ -160,17 +173,13 @@ def test_fresh_import_has_every_note_card_deck_and_tag(collection, tmp_path):
         assert deck_name == f"Test Bank::{bank.category(q.category).title}"
         for group in q.key_points:
             cloze_nid = nid_for(collection, genanki.guid_for(bank.id, q.id, f"cloze:{group.key}"))
-            if not group.cloze:
-                assert cloze_nid is None
-                continue
-            cloze = collection.get_note(cloze_nid)
-            assert set(cloze.tags) == expected - {"card::question"} | {"card::cloze"}
-            assert cloze["Sort"].startswith(note["Sort"] + ".")
-            assert [c.ord for c in cloze.cards()] == list(range(len(group.items)))
-            assert {collection.decks.name(c.did) for c in cloze.cards()} == {deck_name}
-
-    # The sort field orders notes by question number.
-    assert collection.db.list("SELECT sfld FROM notes ORDER BY sfld") == [1, 1.01, 2, 2.01, 3, 4, 4.01, 4.02]
+            assert (cloze_nid is not None) == group.cloze
+            if cloze_nid is not None:
+                cloze = collection.get_note(cloze_nid)
+                assert set(cloze.tags) == expected - {"card::question"} | {"card::cloze"}
+                assert cloze["Sort"].startswith(note["Sort"] + ".")
+                assert [c.ord for c in cloze.cards()] == list(range(len(group.items)))
+                assert {collection.decks.name(c.did) for c in cloze.cards()} == {deck_name}
 
 
 def test_cards_render_question_answer_and_code(collection, tmp_path):

@@ -149,12 +149,16 @@ def test_cut_marks_extend_every_card_edge_in_the_margin(paper, card_size):
         horizontal = [m for m in marks if m["height"] == 0 and m["top"] == pytest.approx(y, abs=1e-3)]
         assert len(horizontal) == 2
     for m in marks:
-        left, top, right, bottom = m["left"], m["top"], m["left"] + m["width"], m["top"] + m["height"]
         assert m["width"] + m["height"] >= 2  # visible
-        # Inside the paper, clear of its edge, and in the margin around the grid and its bleed.
-        assert left >= 3.9 and top >= 3.9 and right <= sheet.width - 3.9 and bottom <= sheet.height - 3.9
-        outside = bottom <= grid[1] or top >= grid[3] or right <= grid[0] or left >= grid[2]
-        assert outside, m
+        assert in_the_margin(m, sheet, grid), m
+
+
+def in_the_margin(mark: dict, sheet, grid: tuple[float, float, float, float]) -> bool:
+    """Return True when a mark is on the paper, clear of its edge, and outside ``grid`` and its bleed."""
+    left, top = mark["left"], mark["top"]
+    right, bottom = left + mark["width"], top + mark["height"]
+    on_paper = left >= 3.9 and top >= 3.9 and right <= sheet.width - 3.9 and bottom <= sheet.height - 3.9
+    return on_paper and (bottom <= grid[1] or top >= grid[3] or right <= grid[0] or left >= grid[2])
 
 
 # -- the shipped bank ---------------------------------------------------------------------------
@@ -486,7 +490,9 @@ def test_long_text_shrinks_but_never_below_the_floor():
 
 
 def test_unknown_options_are_refused():
-    with pytest.raises(ValueError, match="unknown card size 'poster'; choose from 95x65, index-3x5, business"):
+    with pytest.raises(
+        ValueError, match="unknown card size 'poster'; choose from 95x65, index-3x5, business"
+    ):
         render_flashcards(make_bank(), "deck", options(card_size="poster"))
     with pytest.raises(ValueError, match="unknown duplex 'sideways'; choose from long, short, none"):
         render_flashcards(make_bank(), "deck", options(duplex="sideways"))

@@ -234,36 +234,20 @@ def plan_deck(bank: Bank, options: RenderOptions) -> DeckPlan:
     }
     root_name = _deck_name_part(bank.title, warnings)
     decks = [genanki.Deck(deck_id(bank), root_name, description=_html(markup.markdown(bank.description)))]
-    width = max([4, *(len(str(q.number)) for q in bank.questions)])
-    position = itertools.count(1)
     records: dict[str, NoteRecord] = {}
     items: dict[tuple[str, str], tuple[ItemRecord, ...]] = {}
     files: dict[str, bytes] = {}
-    for category, questions in bank.by_category():
-        deck = genanki.Deck(
-            deck_id(bank, category),
-            f"{root_name}::{_deck_name_part(category.title, warnings)}",
-            description=_html(markup.markdown(category.description)),
-        )
-        category_html = _render(
-            fields_env,
-            "category.html",
-            category=category,
-            colour=category.colour if COLOUR.fullmatch(category.colour) else None,
-        )
-        for question in questions:
-            notes = _notes(bank, question, category_html, width, models, fields_env, lock, items, warnings)
-            notes = [(_with_media(bank, note, files), role) for note, role in notes]
-            for note, role in notes:
-                note.due = next(position)  # new cards come in bank order
-                deck.add_note(note)
-                if lock is not None:  # without a lock, nothing to compare: every note is new
-                    records[note.guid] = _note_record(note, question.id, role, deck.name, question.question)
+    for deck, notes in _category_decks(bank, root_name, models, fields_env, lock, items, files, warnings):
+        for note, record in notes:
+            deck.add_note(note)
+            if record is not None:
+                records[note.guid] = record
         decks.append(deck)
     _check_unique_guids(decks)
 
     tombstones: set[str] = set()
     if lock is not None and options.bank_ids and {q.id for q in bank.questions} >= options.bank_ids:
+        width = _number_width(bank)
         for note, record in _tombstones(bank, lock, set(records), models, fields_env, width):
             decks[0].add_note(note)
             records[note.guid] = record
@@ -272,12 +256,7 @@ def plan_deck(bank: Bank, options: RenderOptions) -> DeckPlan:
             if record.kind == CLOZE_NOTETYPE and (record.question, group) in lock.items:
                 items.setdefault((record.question, group), lock.items[(record.question, group)])
 
-    times = {note.guid: changed for deck in decks for note in deck.notes}
-    for guid, record in records.items():
-        before = lock.notes.get(guid) if lock is not None else None
-        kept = before is not None and before.retired == record.retired and before.same_content(record)
-        times[guid] = before.time if kept else changed
-        records[guid] = dataclass_replace(record, time=times[guid])
+    times = _note_times(decks, records, lock, changed)
     published = Lock(
         bank=bank.id,
         version=bank.version,
@@ -295,6 +274,65 @@ def plan_deck(bank: Bank, options: RenderOptions) -> DeckPlan:
         warnings,
         files,
     )
+
+
+def _number_width(bank: Bank) -> int:
+    """Return the digits of the Sort field's question numbers (at least 4), so cards sort by number."""
+    return max([4, *(len(str(q.number)) for q in bank.questions)])
+
+
+def _category_decks(
+    bank: Bank,
+    root_name: str,
+    models: dict[str, genanki.Model],
+    fields_env: jinja2.Environment,
+    lock: Lock | None,
+    items: dict[tuple[str, str], tuple[ItemRecord, ...]],
+    files: dict[str, bytes],
+    warnings: list[Problem],
+) -> Iterator[tuple[genanki.Deck, list[tuple[genanki.Note, NoteRecord | None]]]]:
+    """Yield each category's subdeck with its notes, in bank order, and their lock records.
+
+    Without a lock there is nothing to compare, every note is new, and no record is made (None).
+    """
+    width = _number_width(bank)
+    position = itertools.count(1)
+    for category, questions in bank.by_category():
+        deck = genanki.Deck(
+            deck_id(bank, category),
+            f"{root_name}::{_deck_name_part(category.title, warnings)}",
+            description=_html(markup.markdown(category.description)),
+        )
+        category_html = _render(
+            fields_env,
+            "category.html",
+            category=category,
+            colour=category.colour if COLOUR.fullmatch(category.colour) else None,
+        )
+        found = []
+        for question in questions:
+            notes = _notes(bank, question, category_html, width, models, fields_env, lock, items, warnings)
+            for note, role in notes:
+                note = _with_media(bank, note, files)
+                note.due = next(position)  # new cards come in bank order
+                record = None
+                if lock is not None:
+                    record = _note_record(note, question.id, role, deck.name, question.question)
+                found.append((note, record))
+        yield deck, found
+
+
+def _note_times(
+    decks: list[genanki.Deck], records: dict[str, NoteRecord], lock: Lock | None, changed: int
+) -> dict[str, int]:
+    """Return each note's time, stamped on its record too: the locked one if unchanged, else ``changed``."""
+    times = {note.guid: changed for deck in decks for note in deck.notes}
+    for guid, record in records.items():
+        before = lock.notes.get(guid) if lock is not None else None
+        kept = before is not None and before.retired == record.retired and before.same_content(record)
+        times[guid] = before.time if kept else changed
+        records[guid] = dataclass_replace(record, time=times[guid])
+    return times
 
 
 def _with_media(bank: Bank, note: genanki.Note, files: dict[str, bytes]) -> genanki.Note:
