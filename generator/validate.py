@@ -34,8 +34,8 @@ from generator.model import (
     Subset,
 )
 from generator.render import math, media
-from generator.render.markup import embedded
 from generator.select import matches
+from generator.syntax import embedded
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,8 @@ links. An image (``![alt](media/x.svg)``) becomes an ``<img>`` whose source is
 the bank-relative path, which each output maps (see :mod:`generator.render.media`);
 validation has refused every other image before anything renders. ``$…$`` and
 ``$$…$$`` are LaTeX math, typeset to SVG (see :mod:`generator.render.math`);
-``\\$`` is a literal dollar sign.
+``\\$`` is a literal dollar sign. The grammar itself is :mod:`generator.syntax`'s,
+which validation reads the same text with.
 """
 
 from __future__ import annotations
@@ -16,56 +17,14 @@ import html
 import re
 
 from markdown_it import MarkdownIt
-from markdown_it.rules_inline import StateInline
 from markupsafe import Markup, escape
 from pygments.formatters import HtmlFormatter
 from pygments.formatters.html import _get_ttype_class
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
+from generator import syntax
 from generator.render import math, media
-
-
-def _math_rule(state: StateInline, silent: bool) -> bool:
-    """Parse ``$…$`` (inline) or ``$$…$$`` (display) math at the current position.
-
-    As in Pandoc, an inline formula starts with ``$`` before a non-space and ends
-    with ``$`` after a non-space and not before a digit, so "$5 and $10" stays
-    text. ``\\$`` before a formula is markdown-it's escape rule's (a literal ``$``);
-    inside one, ``\\$`` is LaTeX's dollar sign.
-    """
-    src, start = state.src, state.pos
-    if src[start] != "$":
-        return False
-    display = src.startswith("$$", start)
-    opener = 2 if display else 1
-    body = start + opener
-    if body >= state.posMax or (not display and src[body].isspace()):
-        return False
-    position = body
-    while position < state.posMax:
-        char = src[position]
-        if char == "\\":
-            position += 2
-            continue
-        if char == "$":
-            if display:
-                if src.startswith("$$", position):
-                    break
-            elif not src[position - 1].isspace() and not src[position + 1 : position + 2].isdigit():
-                break
-        position += 1
-    else:
-        return False
-    latex = src[body:position]
-    if not latex.strip():
-        return False
-    if not silent:
-        token = state.push("math_display" if display else "math_inline", "img", 0)
-        token.content = latex
-        token.markup = "$$" if display else "$"
-    state.pos = position + opener
-    return True
 
 
 def _render_math(self, tokens, idx, options, env) -> str:
@@ -103,21 +62,16 @@ def _render_image(self, tokens, idx, options, env) -> str:
     )
 
 
-def _parser(check: bool) -> MarkdownIt:
-    """Return the Markdown parser; ``check`` accepts every link, so validation sees refused ones."""
-    parser = MarkdownIt("commonmark", {"html": False, "typographer": False})
-    parser.inline.ruler.before("escape", "math", _math_rule)
+def _parser() -> MarkdownIt:
+    """Return the content's Markdown grammar (``syntax.parser``) rendering math and images as here."""
+    parser = syntax.parser()
     parser.add_render_rule("math_inline", _render_math)
     parser.add_render_rule("math_display", _render_math)
     parser.add_render_rule("image", _render_image)
-    if check:
-        parser.validateLink = lambda url: True
-        parser.normalizeLink = lambda url: url
     return parser
 
 
-_md = _parser(check=False)
-_check_md = _parser(check=True)
+_md = _parser()
 
 #: The class on the element that wraps highlighted code; its CSS is scoped by it.
 CODE_CLASS = "code"
@@ -143,26 +97,6 @@ _TAG = re.compile(r"<[^>]+>")
 def plain_text(text: str) -> str:
     """Return the text a reader sees of one line of inline Markdown (for length estimates)."""
     return html.unescape(_TAG.sub("", str(markdown_inline(text))))
-
-
-def embedded(text: str) -> list[tuple[str, str, str, int]]:
-    """Return the images and formulas in Markdown text, for validation.
-
-    Each is ``(kind, value, alt, line)``: kind ``"image"`` (value: its source as
-    written) or ``"math"``/``"math-display"`` (value: the LaTeX); ``line`` counts
-    from 0 in ``text``.
-    """
-    found = []
-    for block in _check_md.parse(text):
-        for token in block.children or ():
-            line = block.map[0] if block.map else 0
-            if token.type == "image":
-                alt = "".join(child.content for child in token.children or ())
-                found.append(("image", str(token.attrGet("src") or ""), alt, line))
-            elif token.type in ("math_inline", "math_display"):
-                kind = "math-display" if token.type == "math_display" else "math"
-                found.append((kind, token.content, "", line))
-    return found
 
 
 @functools.lru_cache(maxsize=64)
