@@ -190,6 +190,10 @@ def _build(
                 ]
             )
         )
+        if any(RENDERERS[job.kind].slow for job in jobs):  # PDFs: a question's missing glyphs once
+            from generator.render.fonts import merge_missing
+
+            warnings = merge_missing(warnings)
         if request.strict and warnings:
             problems = Problems()
             problems.items.extend(warnings)

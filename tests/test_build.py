@@ -694,11 +694,13 @@ def test_a_build_under_another_start_method_cleans_up_after_a_signal(method: str
 
 @pytest.mark.slow
 def test_a_warning_about_a_question_in_several_subsets_is_reported_once(tmp_path: Path):
-    # kubernetes-deployment is in the whole bank and three subsets; its back is shortened in each.
+    # kubernetes-deployment is in the whole bank and three subsets; on business cards its back
+    # is shortened in each.
     request = BuildRequest(
         content=ROOT / "content",
         out=tmp_path / "out",
         outputs=frozenset({OutputKind.FLASHCARDS}),
+        card_size="business",
         epoch=EPOCH,
     )
     report = build(request)

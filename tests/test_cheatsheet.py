@@ -23,7 +23,7 @@ from pdf_support import (
 
 from generator.errors import Severity
 from generator.model import Category
-from generator.render import RenderOptions, markup
+from generator.render import RenderOptions, fonts, markup
 from generator.render.cheatsheet import TARGET_PAGES, fits_with_code, render_cheatsheet, snippet
 
 EPOCH = 1_700_000_000  # 2023-11-14 22:13:20 UTC
@@ -152,8 +152,9 @@ def test_small_selections_show_the_start_of_their_code_and_the_whole_bank_does_n
     assert "defanswer():" in text and "return1" in text
     bank = shipped_bank()
     snippets = {q.id: snippet(q) for q in bank.questions if q.examples}
-    assert not fits_with_code(bank, snippets, "a4")
-    assert not fits_with_code(bank, snippets, "letter")
+    metrics = fonts.metrics(TEMPLATES)
+    assert not fits_with_code(bank, snippets, "a4", metrics)
+    assert not fits_with_code(bank, snippets, "letter", metrics)
 
 
 def test_snippets_keep_at_most_the_first_lines():
@@ -245,7 +246,8 @@ def test_columns_fill_every_page_but_the_last(subset, paper):
     assert len(pages) <= TARGET_PAGES
     for number, page in enumerate(pages[:-1], start=1):
         fill = column_fill(page, paper)
-        assert sum(fill) / len(fill) >= 0.90, f"page {number}: columns {fill}"
+        # A key-point group never splits, and the longest (9 lines) is a tenth of a column.
+        assert sum(fill) / len(fill) >= 0.88, f"page {number}: columns {fill}"
     for number, page in enumerate(pages, start=1):
         assert not overlapping_runs(page), f"page {number}: {overlapping_runs(page)[:3]}"
         assert min(g.size for g in glyphs(page) if g.text.strip()) >= 6.5 - 0.01
@@ -282,6 +284,9 @@ def test_sheet_code_wraps_within_its_column_with_a_mark_and_a_hanging_indent():
     marks = 0
     for page in document_runs(data):
         for run in page:
+            # The mark may come from the symbols face, in a run of its own.
+            if run.text.lstrip().startswith(markup.CONTINUATION):
+                marks += 1
             code = [g for g in run.glyphs if is_code(g) and g.text.strip()]
             if not code:
                 continue
@@ -289,8 +294,6 @@ def test_sheet_code_wraps_within_its_column_with_a_mark_and_a_hanging_indent():
             right = max(g.x1 for g in code) / MM
             # Inside the column that holds it (10 mm margins, 5 mm gap).
             assert right <= (width / 2 - 2.5 if left < width / 2 else width - 10) + 0.2, run.text
-            if run.text.lstrip().startswith(markup.CONTINUATION):
-                marks += 1
     assert marks > 0
 
 

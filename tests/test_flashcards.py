@@ -176,8 +176,8 @@ def test_shipped_bank_pages_are_exact_paper_and_even(paper):
     assert len(pdf_reader.pages) % 2 == 0
     for page in pdf_reader.pages:
         assert page_size(page) == pytest.approx(PAGE_PT[paper], abs=0.01)
-    # The shipped bank fits, but for the 17 key points of one question, shortened with a marker.
-    assert [w.message.split(":")[0] for w in warnings] == ["question 'kubernetes-deployment'"]
+    # Every back of the shipped bank fits whole, the 17 key points of kubernetes-deployment too.
+    assert warnings == ()
 
 
 @pytest.mark.slow
@@ -197,17 +197,20 @@ def test_no_text_leaves_its_card_padding(paper, card_size):
     data, _ = shipped(paper, card_size)
     sheet = sheet_layout(paper, card_size)
     pages = document_runs(data)
-    tolerance = 0.3  # pt: glyph ascent boxes are a hair taller than line boxes
+    # Glyph boxes span the font's ascent and descent (1.2 em in Fira Sans), a hair taller than
+    # the 1.12-1.18 em line boxes: half the difference sticks out above and below.
+    tolerance = 0.05  # em
     for page, side in zip(pages, sides(len(pages), "long"), strict=True):
         rects = slot_rects(sheet, side, "long", (0.0, 0.0))
         for glyph in glyphs(page):
             if not glyph.text.strip():
                 continue
+            slack = tolerance * glyph.size
             inside = any(
-                glyph.x0 >= (left + PADDING_MM) * MM - tolerance
-                and glyph.x1 <= (right - PADDING_MM) * MM + tolerance
-                and glyph.top >= (top + PADDING_MM) * MM - tolerance
-                and glyph.bottom <= (bottom - PADDING_MM) * MM + tolerance
+                glyph.x0 >= (left + PADDING_MM) * MM - slack
+                and glyph.x1 <= (right - PADDING_MM) * MM + slack
+                and glyph.top >= (top + PADDING_MM) * MM - slack
+                and glyph.bottom <= (bottom - PADDING_MM) * MM + slack
                 for left, top, right, bottom in rects
             )
             assert inside, f"{glyph} outside every card on a {side} page"

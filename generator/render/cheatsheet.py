@@ -26,7 +26,7 @@ from weasyprint.formatting_structure import boxes
 
 from generator.errors import Problem, Severity
 from generator.model import Artifact, Bank, Paper, Question
-from generator.render import Rendered, RenderOptions, pdf
+from generator.render import Rendered, RenderOptions, fonts, pdf
 
 log = logging.getLogger(__name__)
 
@@ -59,14 +59,14 @@ _CODE_FILL = 0.7
 
 def render_cheatsheet(bank: Bank, stem: str, options: RenderOptions) -> Rendered:
     """Render ``{stem}-cheatsheet.pdf`` for ``bank``; warn if it runs past two pages."""
-    snippets = _snippets(bank, options.paper)
+    snippets = _snippets(bank, options)
     document = _layout(bank, options, snippets)
     if snippets and len(document.pages) > TARGET_PAGES:
         log.debug("cheat sheet with code has %d pages; leaving the code out", len(document.pages))
         document = _layout(bank, options, {})
     name = f"{stem}-cheatsheet.pdf"
     pages = len(document.pages)
-    warnings = []
+    warnings: list[Problem] = [*fonts.missing_glyphs(document, bank)]
     if pages > TARGET_PAGES:
         message = (
             f"cheat sheet {name} has {pages} pages (target {TARGET_PAGES}); shorten summaries or key points"
@@ -98,14 +98,14 @@ def _layout(bank: Bank, options: RenderOptions, snippets: dict[str, tuple[str, s
 
 def cheatsheet_html(bank: Bank, options: RenderOptions) -> str:
     """Return the cheat sheet's HTML as first laid out (the template filled in; nothing fetched yet)."""
-    return _html(bank, options, _snippets(bank, options.paper), set())
+    return _html(bank, options, _snippets(bank, options), set())
 
 
-def _snippets(bank: Bank, paper: Paper) -> dict[str, tuple[str, str]]:
+def _snippets(bank: Bank, options: RenderOptions) -> dict[str, tuple[str, str]]:
     """Return each question's code for the sheet by id, or nothing when the estimate says it would not fit."""
-    paper = Paper.of(paper)  # a ValueError for anything else
+    paper = Paper.of(options.paper)  # a ValueError for anything else
     snippets = {q.id: snippet(q) for q in bank.questions if q.examples}
-    return snippets if fits_with_code(bank, snippets, paper) else {}
+    return snippets if fits_with_code(bank, snippets, paper, fonts.metrics(options.templates)) else {}
 
 
 def _html(bank: Bank, options: RenderOptions, snippets: dict[str, tuple[str, str]], breaks: set[str]) -> str:
@@ -122,7 +122,7 @@ def _html(bank: Bank, options: RenderOptions, snippets: dict[str, tuple[str, str
         bank=bank,
         groups=groups,
         snippets=snippets,
-        code_width=code_columns(options.paper),
+        code_width=code_columns(options.paper, fonts.metrics(options.templates)),
         breaks=breaks,
         continued=CONTINUED,
         paper=options.paper,
@@ -132,13 +132,13 @@ def _html(bank: Bank, options: RenderOptions, snippets: dict[str, tuple[str, str
     )
 
 
-def code_columns(paper: Paper) -> int:
+def code_columns(paper: Paper, metrics: fonts.Metrics) -> int:
     """Return how many characters of code fit one line of a column (code wraps beyond it)."""
     width, _ = pdf.PAPER_MM[paper]
     _, right, _, left = _MARGINS_MM
     column_mm = (width - left - right - (_COLUMNS - 1) * _GAP_MM) / _COLUMNS
     text_mm = column_mm - _INDENT_MM - 2 * _CODE_SIDE_MM
-    return int(text_mm * pdf.PT_PER_MM / (_CODE_PT * pdf.MONO_EM))
+    return int(text_mm * pdf.PT_PER_MM / (_CODE_PT * metrics.mono))
 
 
 def _breaks(document) -> set[str]:
@@ -183,7 +183,9 @@ def snippet(question: Question) -> tuple[str, str]:
     return "\n".join(lines), example.language
 
 
-def fits_with_code(bank: Bank, snippets: dict[str, tuple[str, str]], paper: Paper) -> bool:
+def fits_with_code(
+    bank: Bank, snippets: dict[str, tuple[str, str]], paper: Paper, metrics: fonts.Metrics
+) -> bool:
     """Return True if the sheet with ``snippets`` is estimated to fill at most ``_CODE_FILL`` of two pages."""
     if not snippets:
         return False
@@ -194,7 +196,7 @@ def fits_with_code(bank: Bank, snippets: dict[str, tuple[str, str]], paper: Pape
     text_em = (column_mm - _INDENT_MM) * pdf.PT_PER_MM  # the column's width in pt, per 1 pt of type
 
     def lines(markdown: str, size: float, bold: bool = False) -> int:
-        return pdf.wrapped_lines(pdf.word_widths(markdown, bold), text_em / size)
+        return metrics.wrapped_lines(metrics.word_widths(markdown, bold), text_em / size)
 
     total = _BAND_MM * len(bank.by_category())
     for q in bank.questions:
@@ -203,11 +205,11 @@ def fits_with_code(bank: Bank, snippets: dict[str, tuple[str, str]], paper: Pape
             lines(f"{q.difficulty.label} · {q.rarity.label} {q.summary}", _BODY_PT) * _BODY_PT * _LINE
         )
         for group in q.key_points:
-            words = pdf.key_point_words(group.title, group.items)
-            height_pt += pdf.wrapped_lines(words, text_em / _BODY_PT) * _BODY_PT * _LINE
+            words = metrics.key_point_words(group.title, group.items)
+            height_pt += metrics.wrapped_lines(words, text_em / _BODY_PT) * _BODY_PT * _LINE
         total += height_pt / pdf.PT_PER_MM + _QUESTION_GAP_MM + _GROUP_GAP_MM * len(q.key_points)
         if q.id in snippets:
-            code_em = text_em / _CODE_PT / pdf.MONO_EM
+            code_em = text_em / _CODE_PT / metrics.mono
             rows = sum(max(1, -(-len(line) // int(code_em))) for line in snippets[q.id][0].splitlines())
             total += rows * _CODE_PT * _LINE / pdf.PT_PER_MM + _CODE_PAD_MM
     capacity = TARGET_PAGES * _COLUMNS * column_height_mm

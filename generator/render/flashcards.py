@@ -24,13 +24,13 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from weasyprint.formatting_structure import boxes
 
 from generator.errors import GeneratorError, Problem, Severity
 from generator.model import Artifact, Bank, CardSide, CardSize, Duplex, Paper, Question
-from generator.render import Rendered, RenderOptions, pdf
+from generator.render import Rendered, RenderOptions, fonts, pdf
 
 log = logging.getLogger(__name__)
 
@@ -186,6 +186,7 @@ def render_flashcards(bank: Bank, stem: str, options: RenderOptions) -> Rendered
         if plan.kept.get(side.key, side.item_count) < side.item_count
     ]
     warnings += _offset_warnings(plan.sheet, options.back_offset)
+    warnings += fonts.missing_glyphs(document, bank)
     name = f"{stem}-flashcards.pdf"
     return Rendered((Artifact(name, pdf.pdf_bytes(document, options.epoch)),), tuple(warnings))
 
@@ -214,7 +215,8 @@ class _Plan:
         """Return the plan with every side at its estimated step."""
         Duplex.of(options.duplex)  # a ValueError for anything else
         sheet = sheet_layout(options.paper, options.card_size)
-        sides = [side for q in bank.questions for side in _sides(q, sheet.card)]
+        metrics = fonts.metrics(options.templates)
+        sides = [side for q in bank.questions for side in _sides(q, sheet.card, metrics)]
         return cls(sheet, sides, {side.key: side.estimate() for side in sides}, {})
 
     def size(self, side: _Side) -> float:
@@ -360,6 +362,7 @@ class _Side:
     question: Question
     side: CardSide
     card: CardFormat
+    metrics: fonts.Metrics = field(compare=False, repr=False)
 
     @property
     def key(self) -> str:
@@ -376,13 +379,13 @@ class _Side:
     def paragraphs(self, kept: int | None = None) -> list[list[float]]:
         """Return the side's paragraphs, each a list of word widths in em (``kept`` key points)."""
         if self.side is CardSide.FRONT:
-            return [pdf.word_widths(self.question.question, bold=True)]
-        paragraphs = [pdf.word_widths(self.question.summary)]
+            return [self.metrics.word_widths(self.question.question, bold=True)]
+        paragraphs = [self.metrics.word_widths(self.question.summary)]
         paragraphs += [
-            pdf.key_point_words(title, items) for title, items in _kept_groups(self.question, kept)
+            self.metrics.key_point_words(title, items) for title, items in _kept_groups(self.question, kept)
         ]
         if kept is not None:
-            paragraphs.append(pdf.word_widths(MORE))
+            paragraphs.append(self.metrics.word_widths(MORE))
         return paragraphs
 
     def height(self, size: float, kept: int | None = None) -> float:
@@ -394,7 +397,7 @@ class _Side:
         width = (self.card.width - 2 * PADDING_MM) * pdf.PT_PER_MM
         paragraphs = self.paragraphs(kept)
         gaps = _GROUP_GAP_EM * len(paragraphs) if self.side is CardSide.BACK else 0.0
-        lines = sum(pdf.wrapped_lines(words, width / size) for words in paragraphs)
+        lines = sum(self.metrics.wrapped_lines(words, width / size) for words in paragraphs)
         return (lines * _LINE_HEIGHT[self.side] + gaps) * size
 
     def fits(self, size: float) -> bool:
@@ -410,9 +413,9 @@ class _Side:
         return len(self.steps) - 1
 
 
-def _sides(question: Question, card: CardFormat) -> tuple[_Side, _Side]:
+def _sides(question: Question, card: CardFormat, metrics: fonts.Metrics) -> tuple[_Side, _Side]:
     """Return a question's front and back."""
-    return _Side(question, CardSide.FRONT, card), _Side(question, CardSide.BACK, card)
+    return _Side(question, CardSide.FRONT, card, metrics), _Side(question, CardSide.BACK, card, metrics)
 
 
 def _measure(document) -> dict[str, tuple[float, float]]:

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import functools
 import logging
-import math
 import mimetypes
 import re
+import warnings
 from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
 from datetime import datetime, timezone
@@ -226,6 +226,10 @@ def _font_timestamp() -> int:
 
 _h_e_a_d.timestampNow = _font_timestamp
 
+# WeasyPrint warns when fontconfig finds no fonts at all; every PDF's faces ship with
+# prepdeck (css/fonts.css), so such a machine prints the same sheets as any other.
+warnings.filterwarnings("ignore", message="No fonts configured in FontConfig", category=UserWarning)
+
 
 def subsetting_hint() -> str | None:
     """Return advice for a machine where WeasyPrint subsets fonts with fontTools (slower), else None."""
@@ -244,98 +248,3 @@ def descendants(box) -> Iterator:
     yield box
     for child in getattr(box, "children", ()):
         yield from descendants(child)
-
-
-# -- text metrics, for estimating how much room text takes before laying it out ---------------
-
-# Advance widths in 1/1000 em of ASCII 32-126 in DejaVu Sans Condensed (what the
-# templates' "DejaVu Sans" with font-stretch: semi-condensed selects), regular
-# and bold, read from the fonts with fontTools. Other characters count as
-# _OTHER_EM; code is DejaVu Sans Mono, 0.602 em a character.
-# fmt: off
-_ADVANCE = {
-    False: (
-        286, 360, 414, 754, 572, 855, 702, 247, 351, 351, 450, 754, 286, 325, 286, 303, 572, 572, 572,
-        572, 572, 572, 572, 572, 572, 572, 303, 303, 754, 754, 754, 478, 900, 615, 617, 628, 693, 568,
-        518, 697, 677, 265, 265, 590, 501, 776, 673, 708, 542, 708, 625, 571, 549, 659, 615, 890, 616,
-        549, 616, 351, 303, 351, 754, 450, 450, 551, 571, 495, 571, 554, 316, 571, 570, 250, 250, 521,
-        250, 876, 570, 550, 571, 571, 370, 469, 353, 570, 532, 736, 532, 532, 472, 572, 303, 572, 754,
-    ),
-    True: (
-        313, 410, 469, 754, 626, 901, 785, 275, 411, 411, 470, 754, 342, 374, 342, 329, 626, 626, 626,
-        626, 626, 626, 626, 626, 626, 626, 360, 360, 754, 754, 754, 522, 900, 696, 686, 660, 747, 615,
-        615, 738, 753, 334, 334, 697, 573, 896, 753, 765, 659, 765, 693, 648, 614, 730, 696, 993, 694,
-        651, 652, 411, 329, 411, 754, 450, 450, 607, 644, 533, 644, 610, 391, 644, 641, 308, 308, 598,
-        308, 938, 641, 618, 644, 644, 444, 536, 430, 641, 586, 831, 580, 586, 523, 641, 329, 641, 754,
-    ),
-}
-# fmt: on
-_OTHER_EM = 0.62
-MONO_EM = 0.602  # every character of DejaVu Sans Mono
-SPACE_EM = 0.286
-BULLET_EM = 0.61  # "▪", which the templates put before each key point
-_SPANS = re.compile(r"`([^`]*)`|\*\*(.+?)\*\*")
-
-
-def word_widths(markdown: str, bold: bool = False) -> list[float]:
-    """Return the widths in em of the words of one line of inline Markdown.
-
-    ``**strong**`` counts as bold and ```code``` as monospace (its spaces do
-    not break, which errs towards more lines).
-    """
-    styled: list[tuple[str, bool | None]] = []  # (text, bold); None for code
-    position = 0
-    for match in _SPANS.finditer(markdown):
-        styled.append((markdown[position : match.start()], bold))
-        styled.append((match.group(1), None) if match.group(1) is not None else (match.group(2), True))
-        position = match.end()
-    styled.append((markdown[position:], bold))
-    words, current = [], 0.0
-    for text, weight in styled:
-        for char in text:
-            if char == " " and weight is not None:
-                if current:
-                    words.append(current)
-                current = 0.0
-            elif weight is None:
-                current += MONO_EM
-            elif 32 <= ord(char) <= 126:
-                current += _ADVANCE[weight][ord(char) - 32] / 1000
-            else:
-                current += _OTHER_EM
-    if current:
-        words.append(current)
-    return words
-
-
-def key_point_words(title: str, items: tuple[str, ...]) -> list[float]:
-    """Return the word widths of a key-point group set as one paragraph.
-
-    The templates print the group's title in bold capitals, then each item
-    after a "▪" and a space.
-    """
-    words = word_widths(title.upper(), bold=True)
-    for item in items:
-        words += [BULLET_EM, *word_widths(item)]
-    return words
-
-
-def wrapped_lines(words: list[float], width: float) -> int:
-    """Return how many lines ``width`` em wide the words fill when wrapped greedily.
-
-    Breaks fall only at spaces, while WeasyPrint also breaks after hyphens and
-    slashes, so this errs towards more lines. A word wider than the line is
-    broken anywhere, as ``overflow-wrap: break-word`` does.
-    """
-    lines, line = 1, 0.0
-    for word in words:
-        if line and line + SPACE_EM + word <= width:
-            line += SPACE_EM + word
-            continue
-        if line:
-            lines += 1
-        if word > width:
-            lines += math.ceil(word / width) - 1
-            word %= width
-        line = word
-    return lines
