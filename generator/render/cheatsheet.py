@@ -41,16 +41,18 @@ CODE_LINES = 6
 CONTINUED = "(cont.)"
 _MAX_LAYOUTS = 5
 
-# Geometry of templates/css/cheatsheet.css, for the estimate (mm and pt).
+# Geometry of templates/css/cheatsheet.css, for the estimate (mm and pt); tests/test_stylesheet_numbers.py
+# reads each from the stylesheet and compares.
 _MARGINS_MM = (15.0, 10.0, 14.5, 10.0)  # @page margin: top right bottom left
 _COLUMNS = 2
 _GAP_MM = 5.0
-_INDENT_MM = 1.85  # .question padding-left and border
-_BODY_PT, _HEADING_PT, _CODE_PT, _BAND_MM = 7.0, 9.0, 6.5, 6.4
+_INDENT_MM = 1.4 + 1.2 / pdf.PT_PER_MM  # .question padding-left and its 1.2 pt border-left
+_BODY_PT, _HEADING_PT, _CODE_PT = 7.0, 9.0, 6.5
+_BAND_MM = 9.5 * 1.25 / pdf.PT_PER_MM + 2 * 0.5 + 1.2  # .band: a 9.5 pt line of 1.25, padding, margin
 _LINE = 1.15
 _QUESTION_GAP_MM = 2.0 + 0.4 + 0.6  # margins below the question, its heading and summary
 _GROUP_GAP_MM = 0.3
-_CODE_PAD_MM = 2.1
+_CODE_PAD_MM = 0.6 + 2 * 0.6  # .code margin-top, padding-top and padding-bottom
 _CODE_SIDE_MM = 1.2  # .code padding-left and padding-right
 # Use code only if the estimated sheet, code included, fills at most this
 # share of the target pages: columns end early because questions do not split.

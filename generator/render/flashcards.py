@@ -350,8 +350,9 @@ def _offset_warnings(sheet: Sheet, offset: tuple[float, float]) -> list[Problem]
 
 _LINE_HEIGHT = {"front": 1.18, "back": 1.12}  # line-height in css/flashcards.css
 # Height the fixed parts of a side take beyond the padding, in mm: the front's
-# band and footer, the back's footer (see .fit in css/flashcards.css).
-_CHROME_MM = {"front": 13.6, "back": 3.8}
+# band and footer, the back's footer (top and bottom of .front .fit and .back .fit
+# in css/flashcards.css, less the padding; tests/test_stylesheet_numbers.py compares).
+_CHROME_MM = {"front": 9.0 + 7.6 - 2 * PADDING_MM, "back": 3.0 + 6.8 - 2 * PADDING_MM}
 _GROUP_GAP_EM = 0.25  # .points margin-bottom
 
 
