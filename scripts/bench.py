@@ -440,6 +440,82 @@ def bench_hostile_input(work: Path) -> dict:
     }
 
 
+def system_font_templates(work: Path) -> Path:
+    """Return a copy of the templates that sets the PDFs in the system's DejaVu, as before fonts shipped."""
+    import re
+
+    from generator.render import fonts
+
+    copy = work / "templates-system-fonts"
+    shutil.copytree(TEMPLATES, copy, ignore=shutil.ignore_patterns("fonts", "fonts.css"))
+    stacks = {
+        ", ".join(f'"{f}"' for f in fonts.CODE_STACK): '"DejaVu Sans Mono"',
+        ", ".join(f'"{f}"' for f in fonts.TEXT_STACK): '"DejaVu Sans"; font-stretch: semi-condensed',
+    }
+    for stylesheet in (copy / "css").glob("*.css"):
+        text = re.sub(r'@import "fonts.css";\n', "", stylesheet.read_text())
+        for stack, system in stacks.items():
+            text = text.replace(stack, system)
+        stylesheet.write_text(text)
+    return copy
+
+
+def bench_fonts(work: Path, runs: int) -> dict:
+    """The shipped bank's cheat sheet and flashcards set in the shipped fonts and in the system's DejaVu.
+
+    Each with fontTools subsetting (forced) and, where libharfbuzz-subset0 is
+    installed, with HarfBuzz-Subset: median render time and the PDFs' size.
+    Also the cost of reading the shipped fonts' widths for the layout estimates.
+    """
+    import weasyprint.pdf.fonts as weasyprint_fonts
+
+    from generator.render import fonts
+    from generator.render.cheatsheet import render_cheatsheet
+    from generator.render.flashcards import render_flashcards
+
+    bank = check(PRODUCT).bank
+    harfbuzz = weasyprint_fonts.harfbuzz_subset
+    subsetters = {"fonttools": None}
+    if harfbuzz is not None:
+        subsetters["harfbuzz_subset"] = harfbuzz
+    faces = {"shipped": TEMPLATES, "system_dejavu": system_font_templates(work)}
+    rows: dict = {}
+    try:
+        for subsetter, library in subsetters.items():
+            weasyprint_fonts.harfbuzz_subset = library
+            for face, templates in faces.items():
+                options = RenderOptions(templates=templates, epoch=EPOCH)
+
+                def render(options=options):
+                    return [
+                        r(bank, "b", options).artifacts[0].data
+                        for r in (render_cheatsheet, render_flashcards)
+                    ]
+
+                seconds = median_time(render, runs)
+                sheet, cards = render()
+                rows[f"{face}_{subsetter}"] = {
+                    "seconds": seconds,
+                    "cheatsheet_kb": len(sheet) / 1024,
+                    "flashcards_kb": len(cards) / 1024,
+                }
+    finally:
+        weasyprint_fonts.harfbuzz_subset = harfbuzz
+    result: dict = {"renders": rows, "harfbuzz_subset_installed": harfbuzz is not None}
+    for subsetter in subsetters:
+        ours, system = rows[f"shipped_{subsetter}"], rows[f"system_dejavu_{subsetter}"]
+        result[f"time_ratio_{subsetter}"] = ours["seconds"] / system["seconds"]
+        result[f"size_ratio_{subsetter}"] = (ours["cheatsheet_kb"] + ours["flashcards_kb"]) / (
+            system["cheatsheet_kb"] + system["flashcards_kb"]
+        )
+    folder = TEMPLATES / "css" / "fonts"
+    result["shipped_fonts_kb"] = sum(p.stat().st_size for p in folder.glob("*.ttf")) / 1024
+    started = time.perf_counter()
+    fonts.Metrics(fonts.faces(TEMPLATES))  # what the first estimate of a process pays
+    result["metrics_first_read_ms"] = 1000 * (time.perf_counter() - started)
+    return result
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "bench")
@@ -447,6 +523,7 @@ def main() -> int:
     parser.add_argument("--sizes", default="1000,5000", help="synthetic bank sizes for the deck stage")
     parser.add_argument("--sheet-sizes", default="100,300,1000", help="sizes for the cheat-sheet growth")
     parser.add_argument("--site-only", action="store_true", help="measure the study site alone")
+    parser.add_argument("--fonts-only", action="store_true", help="measure the PDFs' fonts alone")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="prepdeck-bench-banks-"))
@@ -457,6 +534,16 @@ def main() -> int:
             "system": platform.platform(),
         }
     }
+    if args.fonts_only:
+        try:
+            results["fonts"] = bench_fonts(work, args.runs)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        results["targets"] = target_table(font_targets(results["fonts"]))
+        (args.out / "results-fonts.json").write_text(json.dumps(results, indent=2) + "\n")
+        print_targets(results["targets"])
+        print_fonts(results["fonts"])
+        return 0
     if args.site_only:
         try:
             results["site"] = bench_site(work, args.runs)
@@ -468,6 +555,7 @@ def main() -> int:
         return 0
     try:
         results["site"] = bench_site(work, args.runs)
+        results["fonts"] = bench_fonts(work, args.runs)
         results["default_build"] = bench_default_build(args.runs)
         results["pdf_overhead"] = bench_pdf_overhead(args.runs)
         results["noop_make_build"] = bench_noop_make()
@@ -501,10 +589,45 @@ def site_targets(site: dict) -> list[tuple[str, float, str, float]]:
     ]
 
 
+def font_targets(fonts: dict) -> list[tuple[str, float, str, float]]:
+    """The shipped fonts' targets: what they cost against the system's DejaVu, measured in one run."""
+    rows = []
+    for subsetter in ("fonttools", "harfbuzz_subset"):
+        if f"time_ratio_{subsetter}" in fonts:
+            rows.append(
+                (
+                    f"PDFs in shipped fonts / DejaVu, time ({subsetter})",
+                    fonts[f"time_ratio_{subsetter}"],
+                    "<=",
+                    1.2,
+                )
+            )
+            rows.append(
+                (
+                    f"PDFs in shipped fonts / DejaVu, size ({subsetter})",
+                    fonts[f"size_ratio_{subsetter}"],
+                    "<=",
+                    1.2,
+                )
+            )
+    rows.append(("reading the shipped fonts' widths, ms", fonts["metrics_first_read_ms"], "<", 300.0))
+    return rows
+
+
+def print_fonts(fonts: dict) -> None:
+    for name, row in fonts["renders"].items():
+        print(
+            f"{name:>30}: cheat sheet + flashcards {row['seconds']:.2f} s, "
+            f"{row['cheatsheet_kb']:.0f} KB + {row['flashcards_kb']:.0f} KB"
+        )
+    print(f"shipped font files: {fonts['shipped_fonts_kb']:.0f} KB")
+
+
 def targets(results: dict) -> list[dict]:
     """Each target with its measured value and whether it is met."""
     rows = [
         *site_targets(results["site"]),
+        *font_targets(results["fonts"]),
         (
             "default build (shipped bank), median s",
             results["default_build"]["default_bank_seconds"],
@@ -568,6 +691,7 @@ def print_targets(table: list[dict]) -> None:
 
 def print_table(results: dict) -> None:
     print_targets(results["targets"])
+    print_fonts(results["fonts"])
     build_row = results["default_build"]
     print(
         f"\nwith subsets: {build_row['with_subsets_seconds']:.2f} s on {build_row['cores']} cores, "
