@@ -198,8 +198,9 @@ def test_no_text_leaves_its_card_padding(paper, card_size):
     sheet = sheet_layout(paper, card_size)
     pages = document_runs(data)
     # Glyph boxes span the font's ascent and descent (1.2 em in Fira Sans), a hair taller than
-    # the 1.12-1.18 em line boxes: half the difference sticks out above and below.
-    tolerance = 0.05  # em
+    # the 1.12-1.18 em line boxes: half the difference sticks out above and below. An italic
+    # "f" hangs its hook about 0.06 em left of where its line starts.
+    tolerance = 0.08  # em
     for page, side in zip(pages, sides(len(pages), "long"), strict=True):
         rects = slot_rects(sheet, side, "long", (0.0, 0.0))
         for glyph in glyphs(page):
