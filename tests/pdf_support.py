@@ -95,11 +95,12 @@ def glyphs(page_runs) -> list[Glyph]:
 def _page_runs(page: pypdfium2.PdfPage) -> tuple[Run, ...]:
     """Return a page's glyphs as runs, one per text object (a ``Tj``/``TJ``), in drawing order.
 
-    A box is the glyph's ascent-to-descent height by its advance width (pdfium's
-    "loose" box); the size is the font size as drawn, the text matrix and the
-    page's transformation included. pdfium reports a hyphen that ends a line as
-    a control character, and adds characters (spaces, line ends) no operator
-    drew: the first is read as "-", the others are left out.
+    A box is pdfium's "loose" one: the font's ascent to its descent, and across,
+    the glyph's outline (an italic "f" reaches left of its origin); the size is
+    the font size as drawn, the text matrix and the page's transformation included.
+    pdfium reports a hyphen that ends a line as a control character, and adds
+    characters (spaces, line ends) no operator drew: the first is read as "-",
+    the others are left out.
     """
     height = page.get_height()
     textpage = page.get_textpage()
