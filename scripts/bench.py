@@ -205,14 +205,6 @@ def stage_in_subprocess(content: Path, stage: str) -> dict:
         if {stage!r} == "deck":
             from generator.render.anki import render_deck
             render_deck(bank, "bench", options)
-        elif {stage!r} == "deck-lock":
-            from dataclasses import replace
-            from generator.lock import read_lock
-            from generator.render.anki import render_deck
-            lock = read_lock(Path({str(content)!r}), bank.id)
-            assert not lock.is_empty
-            ids = frozenset(q.id for q in bank.questions)
-            render_deck(bank, "bench", replace(options, lock=lock, bank_ids=ids))
         elif {stage!r} == "bare":
             sys.path.insert(0, {str(ROOT / "scripts")!r})
             from bench import bare_genanki
@@ -224,6 +216,55 @@ def stage_in_subprocess(content: Path, stage: str) -> dict:
         """)
     output = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     return json.loads(output.stdout.strip().splitlines()[-1])
+
+
+def lock_cost_in_subprocess(content: Path, runs: int) -> dict:
+    """Time the deck stage without and with the lock, alternating in one fresh process.
+
+    With the lock, the stage reads and parses ``prepdeck.lock`` and renders against it,
+    as ``prepdeck build`` does after a release. Each is timed ``runs`` times after a
+    warm-up of both; the fastest CPU time of each is the one least disturbed by other
+    processes, so their ratio is the lock's own cost.
+    """
+    code = textwrap.dedent(f"""\
+        import json, sys, time
+        sys.path.insert(0, {str(ROOT)!r})
+        from dataclasses import replace
+        from pathlib import Path
+        from generator.build import check
+        from generator.lock import read_lock
+        from generator.render import RenderOptions
+        from generator.render.anki import render_deck
+        content = Path({str(content)!r})
+        bank = check(content).bank
+        options = RenderOptions(templates=Path({str(TEMPLATES)!r}), epoch={EPOCH})
+        ids = frozenset(q.id for q in bank.questions)
+
+        def plain():
+            render_deck(bank, "bench", options)
+
+        def locked():
+            lock = read_lock(content, bank.id)
+            assert not lock.is_empty
+            render_deck(bank, "bench", replace(options, lock=lock, bank_ids=ids))
+
+        times = {{"plain": [], "locked": []}}
+        for run in range({runs} + 1):
+            for name, stage in (("plain", plain), ("locked", locked)):
+                started, cpu = time.perf_counter(), time.process_time()
+                stage()
+                if run:  # the first round warms caches for both
+                    times[name].append((time.perf_counter() - started, time.process_time() - cpu))
+        print(json.dumps({{name: [min(t[0] for t in found), min(t[1] for t in found)]
+                          for name, found in times.items()}}))
+        """)
+    output = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    found = json.loads(output.stdout.strip().splitlines()[-1])
+    return {
+        "deck_seconds": found["plain"][0],
+        "deck_with_lock_seconds": found["locked"][0],
+        "lock_cpu_ratio": found["locked"][1] / found["plain"][1],
+    }
 
 
 def bench_default_build(runs: int) -> dict:
@@ -293,8 +334,9 @@ def bench_scale(work: Path, sizes: list[int], runs: int = 3) -> list[dict]:
     """Load+validate, deck and peak RSS at each size, beside bare genanki on the same notes.
 
     The two alternate, ``runs`` times each, each run in a fresh process; medians are compared.
-    A third stage renders the same deck against a lock of every note (as after a release),
-    reading the lock included: its ratio to the deck without one is the lock's cost.
+    Then the same deck is rendered against a lock of every note (as after a release),
+    reading the lock included, alternating with the deck without one: the ratio of
+    their CPU times is the lock's cost (``lock_cost_in_subprocess``).
     """
     from generator.release import release
 
@@ -302,16 +344,13 @@ def bench_scale(work: Path, sizes: list[int], runs: int = 3) -> list[dict]:
     for size in sizes:
         content = write_bank(work, size)
         release(content, epoch=EPOCH)  # a lock of every note, as after a release
-        ours, bare, locked = [], [], []
+        ours, bare = [], []
         for _ in range(runs):
             ours.append(stage_in_subprocess(content, "deck"))
             bare.append(stage_in_subprocess(content, "bare"))
-            locked.append(stage_in_subprocess(content, "deck-lock"))
         deck = statistics.median(r["seconds"] for r in ours)
         baseline = statistics.median(r["seconds"] for r in bare)
-        with_lock = statistics.median(r["seconds"] for r in locked)
-        # CPU time: the lock's cost is small beside the noise other processes add to wall time.
-        cpu_ratio = statistics.median(r["cpu"] for r in locked) / statistics.median(r["cpu"] for r in ours)
+        lock = lock_cost_in_subprocess(content, runs=5 if size <= 1000 else 3)
         rows.append(
             {
                 "questions": size,
@@ -319,9 +358,9 @@ def bench_scale(work: Path, sizes: list[int], runs: int = 3) -> list[dict]:
                 "deck_seconds": deck,
                 "bare_genanki_seconds": baseline,
                 "deck_ratio": deck / baseline,
-                "deck_with_lock_seconds": with_lock,
-                "lock_ratio": with_lock / deck,
-                "lock_cpu_ratio": cpu_ratio,
+                "deck_warm_seconds": lock["deck_seconds"],
+                "deck_with_lock_warm_seconds": lock["deck_with_lock_seconds"],
+                "lock_cpu_ratio": lock["lock_cpu_ratio"],
                 "peak_rss_mb": max(r["rss_mb"] for r in ours),
             }
         )

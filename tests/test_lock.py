@@ -17,6 +17,7 @@ from generator.lock import (
     cloze_numbers,
     format_lock,
     parse_lock,
+    read_lock,
 )
 
 
@@ -79,6 +80,19 @@ def test_the_lock_survives_a_round_trip_through_its_text():
     assert text.splitlines()[2] == MAGIC
     assert parse_lock(text, "x.lock", "b") == lock
     assert format_lock(parse_lock(text, "x.lock", "b")) == text
+
+
+def test_texts_with_unicode_line_breaks_stay_on_their_record_line(tmp_path):
+    odd = "two\u2028lines\u2029and a NEL\x85, a form feed\x0c and a tab\t"
+    lock = Lock(
+        bank="b",
+        version="1.0",
+        released=1,
+        notes={"g": NoteRecord("q1", "cloze:p", "g", "cloze", 1, ("aa",), "t", "d", odd)},
+        items={("q1", "p"): (ItemRecord("q1", "p", 1, odd),)},
+    )
+    (tmp_path / "prepdeck.lock").write_text(format_lock(lock), encoding="utf-8")
+    assert read_lock(tmp_path, "b") == lock
 
 
 @pytest.mark.parametrize(

@@ -237,7 +237,9 @@ def plan_deck(bank: Bank, options: RenderOptions) -> DeckPlan:
     records: dict[str, NoteRecord] = {}
     items: dict[tuple[str, str], tuple[ItemRecord, ...]] = {}
     files: dict[str, bytes] = {}
-    for deck, notes in _category_decks(bank, root_name, models, fields_env, lock, items, files, warnings):
+    for deck, notes in _category_decks(
+        bank, root_name, models, fields_env, lock, changed, items, files, warnings
+    ):
         for note, record in notes:
             deck.add_note(note)
             if record is not None:
@@ -248,7 +250,7 @@ def plan_deck(bank: Bank, options: RenderOptions) -> DeckPlan:
     tombstones: set[str] = set()
     if lock is not None and options.bank_ids and {q.id for q in bank.questions} >= options.bank_ids:
         width = _number_width(bank)
-        for note, record in _tombstones(bank, lock, set(records), models, fields_env, width):
+        for note, record in _tombstones(bank, lock, set(records), models, fields_env, width, changed):
             decks[0].add_note(note)
             records[note.guid] = record
             tombstones.add(note.guid)
@@ -256,7 +258,7 @@ def plan_deck(bank: Bank, options: RenderOptions) -> DeckPlan:
             if record.kind == CLOZE_NOTETYPE and (record.question, group) in lock.items:
                 items.setdefault((record.question, group), lock.items[(record.question, group)])
 
-    times = _note_times(decks, records, lock, changed)
+    times = _note_times(decks, records, changed)
     published = Lock(
         bank=bank.id,
         version=bank.version,
@@ -287,6 +289,7 @@ def _category_decks(
     models: dict[str, genanki.Model],
     fields_env: jinja2.Environment,
     lock: Lock | None,
+    changed: int,
     items: dict[tuple[str, str], tuple[ItemRecord, ...]],
     files: dict[str, bytes],
     warnings: list[Problem],
@@ -294,6 +297,7 @@ def _category_decks(
     """Yield each category's subdeck with its notes, in bank order, and their lock records.
 
     Without a lock there is nothing to compare, every note is new, and no record is made (None).
+    A record holds the note's time: the locked one while unchanged, else ``changed``.
     """
     width = _number_width(bank)
     position = itertools.count(1)
@@ -303,6 +307,7 @@ def _category_decks(
             f"{root_name}::{_deck_name_part(category.title, warnings)}",
             description=_html(markup.markdown(category.description)),
         )
+        deck_digest = locking.digest(deck.name) if lock is not None else ""
         category_html = _render(
             fields_env,
             "category.html",
@@ -317,21 +322,18 @@ def _category_decks(
                 note.due = next(position)  # new cards come in bank order
                 record = None
                 if lock is not None:
-                    record = _note_record(note, question.id, role, deck.name, question.question)
+                    before = lock.notes.get(note.guid)
+                    record = _note_record(
+                        note, question.id, role, deck_digest, question.question, before, changed
+                    )
                 found.append((note, record))
         yield deck, found
 
 
-def _note_times(
-    decks: list[genanki.Deck], records: dict[str, NoteRecord], lock: Lock | None, changed: int
-) -> dict[str, int]:
-    """Return each note's time, stamped on its record too: the locked one if unchanged, else ``changed``."""
+def _note_times(decks: list[genanki.Deck], records: dict[str, NoteRecord], changed: int) -> dict[str, int]:
+    """Return each note's time: its record's (see ``_note_record``), else ``changed`` (no lock)."""
     times = {note.guid: changed for deck in decks for note in deck.notes}
-    for guid, record in records.items():
-        before = lock.notes.get(guid) if lock is not None else None
-        kept = before is not None and before.retired == record.retired and before.same_content(record)
-        times[guid] = before.time if kept else changed
-        records[guid] = dataclass_replace(record, time=times[guid])
+    times.update((guid, record.time) for guid, record in records.items())
     return times
 
 
@@ -369,19 +371,47 @@ def _notetype_record(
     return dataclass_replace(record, time=before.time) if before.same_content(record) else record
 
 
-def _note_record(note: genanki.Note, question: str, role: str, deck: str, title: str) -> NoteRecord:
-    """Return the lock's record of a note: digests of every field, its tags, deck and note type."""
+def _note_record(
+    note: genanki.Note,
+    question: str,
+    role: str,
+    deck: str,
+    title: str,
+    before: NoteRecord | None,
+    changed: int,
+    retired: str = "",
+) -> NoteRecord:
+    """Return the lock's record of a note: digests of every field, its tags, deck and note type.
+
+    ``deck`` is the deck name's digest and ``before`` the note's locked record, if
+    any. The note keeps the locked time while Anki would see no difference (and it
+    is retired, or not, as before); otherwise its time is ``changed``. An unchanged
+    note, the usual case, returns ``before`` itself: a build makes no new record.
+    """
     kind = CLOZE_NOTETYPE if role.startswith(CLOZE_ROLE_PREFIX) else QUESTION_NOTETYPE
+    fields = locking.digests(note.fields)
+    tags = locking.digest(" ".join(note.tags))
+    same = (  # what Anki compares: see NoteRecord.same_content
+        before is not None
+        and before.retired == retired
+        and before.fields == fields
+        and before.tags == tags
+        and before.deck == deck
+        and before.kind == kind
+    )
+    if same and (before.question, before.role, before.title) == (question, role, title):
+        return before
     return NoteRecord(
         question=question,
         role=role,
         guid=note.guid,
         kind=kind,
-        time=0,
-        fields=tuple(locking.digest(value) for value in note.fields),
-        tags=locking.digest(" ".join(note.tags)),
-        deck=locking.digest(deck),
+        time=before.time if same else changed,
+        fields=fields,
+        tags=tags,
+        deck=deck,
         title=title,
+        retired=retired,
     )
 
 
@@ -392,6 +422,7 @@ def _tombstones(
     models: dict[str, genanki.Model],
     env: jinja2.Environment,
     width: int,
+    changed: int,
 ) -> Iterator[tuple[genanki.Note, NoteRecord]]:
     """Yield a tombstone for every locked note the bank no longer makes (not in ``produced``).
 
@@ -436,9 +467,13 @@ def _tombstones(
             fields = {**shared, **dict.fromkeys(empty, "")}
             model, names, tag = models[QUESTION_NOTETYPE], QUESTION_FIELDS, QUESTION_TAG
         note = genanki.Note(model=model, fields=_ordered(fields, names), tags=[RETIRED_TAG, tag], guid=guid)
-        record = _note_record(note, before.question, before.role, "", before.title)
         # The deck of a note without cards means nothing to Anki: keep the locked one.
-        yield note, dataclass_replace(record, deck=before.deck, retired=version)
+        yield (
+            note,
+            _note_record(
+                note, before.question, before.role, before.deck, before.title, before, changed, version
+            ),
+        )
 
 
 def _model(
@@ -557,13 +592,22 @@ def _item_records(
     numbers: Sequence[int],
     version: str,
 ) -> tuple[ItemRecord, ...]:
-    """Return the lock's records of a cloze group: its items, then the locked ones it no longer has."""
+    """Return the lock's records of a cloze group: its items, then the locked ones it no longer has.
+
+    An unchanged group, the usual case, returns the locked records themselves.
+    """
+    locked = lock.items.get((question, group.key), ()) if lock is not None else ()
+    if len(locked) == len(numbers) and all(
+        (before.number, before.text, before.key, before.retired) == (number, text, key, "")
+        for before, text, key, number in zip(locked, group.items, keys, numbers, strict=True)
+    ):
+        return locked
     found = [
         ItemRecord(question, group.key, number, text, key)
         for text, key, number in zip(group.items, keys, numbers, strict=True)
     ]
     live = set(numbers)
-    for before in lock.items.get((question, group.key), ()) if lock is not None else ():
+    for before in locked:
         if before.number not in live:
             found.append(before if before.retired else dataclass_replace(before, retired=version))
     return tuple(sorted(found, key=lambda item: item.number))
