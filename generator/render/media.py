@@ -28,6 +28,7 @@ import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from urllib.parse import quote
 from xml.parsers import expat
 
 from generator.render import math
@@ -394,6 +395,8 @@ def _check_css(value: str, fail, where: str) -> None:
 
 #: The <img> tags the Markdown renderer writes; nothing else in the HTML has this class.
 _SRC = re.compile(r'(<img class="prepdeck-(?:image|math)"[^>]*? src=")(media/[^"]+)(")')
+#: The same, the whole tag: (up to the source, kind, source, the rest of the tag).
+_TAG = re.compile(r'(<img class="prepdeck-(image|math)"[^>]*? src=")(media/[^"]+)("[^>]*>)')
 
 
 def references(html: str) -> list[str]:
@@ -410,18 +413,33 @@ def media_files(root: Path, html: str) -> dict[str, bytes]:
     return files
 
 
+#: The rest of a formula's tag after its source: where its inline style starts.
+_MATH_STYLE = re.compile(r'^("[^>]*? style=")')
+
+
 def flatten(root: Path, html: str, files: dict[str, bytes]) -> str:
     """Return the HTML with each ``media/…`` image source replaced by its flat, hashed name.
 
-    Adds each file's name and bytes to ``files``.
+    Adds each file's name and bytes to ``files``. A formula also carries its
+    picture as its CSS mask, inline as a ``data:`` URL (a mask is fetched with
+    CORS, which a file opened from the disk never passes): the cards'
+    stylesheet paints the mask in the text's colour (``currentColor``), so a
+    formula follows the text into night mode, where a black picture would
+    vanish on the dark card. The picture stays the ``src``, which Anki's media
+    check and a browser without masks use.
     """
 
-    def replace(match: re.Match[str]) -> str:
-        name, data = _file(root, match.group(2))
+    def replace_tag(match: re.Match[str]) -> str:
+        name, data = _file(root, match.group(3))
         files[name] = data
-        return match.group(1) + name + match.group(3)
+        rest = match.group(4)
+        if match.group(2) == "math":
+            url = "data:image/svg+xml," + quote(data.decode("utf-8"), safe=" =:/;,.-_")
+            mask = f"-webkit-mask-image:url('{url}');mask-image:url('{url}');"
+            rest = _MATH_STYLE.sub(lambda m: m.group(1) + mask, rest, count=1)
+        return match.group(1) + name + rest
 
-    return _SRC.sub(replace, html)
+    return _TAG.sub(replace_tag, html)
 
 
 def _file(root: Path, path: str) -> tuple[str, bytes]:
