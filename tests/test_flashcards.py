@@ -176,8 +176,13 @@ def test_shipped_bank_pages_are_exact_paper_and_even(paper):
     assert len(pdf_reader.pages) % 2 == 0
     for page in pdf_reader.pages:
         assert page_size(page) == pytest.approx(PAGE_PT[paper], abs=0.01)
-    # Every back of the shipped bank fits whole, the 17 key points of kubernetes-deployment too.
-    assert warnings == ()
+    # Every back of the shipped bank fits whole, the 17 key points of kubernetes-deployment too,
+    # but for backs that also print their answer's diagrams: those may be shortened, with a marker.
+    with_images = [
+        q.id for q in bank.questions if any(f.kind == "image" for f in markup.figures(q.answer, bank.root))
+    ]
+    assert len(with_images) >= 3
+    assert {w.message.split(":")[0] for w in warnings} <= {f"question '{qid}'" for qid in with_images}
 
 
 @pytest.mark.slow
@@ -333,7 +338,17 @@ def test_type_snaps_to_the_card_sizes_steps(paper, card_size):
 def test_backs_print_no_border_and_front_bands_bleed_into_the_gutter_only():
     data, _ = shipped()
     sheet = sheet_layout("a4", "95x65")
-    assert page_rects(data, 1) == []  # a back page draws no line at all: nothing to show drift
+    # A back page draws no line of its own: nothing to show drift. Only the answers' diagrams and
+    # formulas draw there, inside the cards' padding.
+    backs = slot_rects(sheet, "back", "long", (0.0, 0.0))
+    for rect in page_rects(data, 1):
+        assert any(
+            c[0] + PADDING_MM - 0.1 <= rect[0]
+            and rect[2] <= c[2] - PADDING_MM + 0.1
+            and c[1] + PADDING_MM - 0.1 <= rect[1]
+            and rect[3] <= c[3] - PADDING_MM + 0.1
+            for c in backs
+        ), rect
     cards = slot_rects(sheet, "front", "long", (0.0, 0.0))
     bands = [r for r in page_rects(data, 0) if r[2] - r[0] > 10 and r[3] - r[1] > 3]
     assert len(bands) == sheet.per_page

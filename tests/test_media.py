@@ -365,3 +365,59 @@ def test_the_site_pages_find_every_picture_their_cards_show(tmp_path: Path):
     sources = set(re.findall(r'<img class="prepdeck-(?:image|math)"[^>]* src="([^"]+)"', page))
     assert len(sources) == 4
     assert all((site / "q" / name).is_file() and (site / name).is_file() for name in sources)
+
+
+def wide_png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (400, 100), (30, 30, 200)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def drawn(pdf: Path, page: int) -> tuple[list[tuple[float, float]], int]:
+    """Return the (width, height) in mm of each raster image on a page, and how many paths it draws."""
+    import pypdfium2
+
+    document = pypdfium2.PdfDocument(pdf)
+    try:
+        images, paths = [], 0
+        for obj in document[page].get_objects(max_depth=8):
+            if obj.type == pypdfium2.raw.FPDF_PAGEOBJ_IMAGE:
+                left, bottom, right, top = obj.get_bounds()
+                images.append(((right - left) / MM_PT, (top - bottom) / MM_PT))
+            elif obj.type == pypdfium2.raw.FPDF_PAGEOBJ_PATH:
+                paths += 1
+        return images, paths
+    finally:
+        document.close()
+
+
+MM_PT = 72 / 25.4
+
+
+@pytest.mark.slow
+def test_an_answers_image_and_displayed_formula_reach_both_pdfs_at_the_column_and_card_width(tmp_path: Path):
+    from generator.render import cheatsheet, flashcards
+
+    def built(answer: str) -> Path:
+        folder = tmp_path / str(len(list(tmp_path.iterdir())))
+        content = write_bank(folder, [question(1, answer=answer)], files={"media/wide.png": wide_png()})
+        build(BuildRequest(content=content, out=folder / "out", epoch=EPOCH, jobs=1))
+        return folder / "out"
+
+    prose = "The schedule:\n\n![A wide schedule](media/wide.png)\n\nidles for"
+    shown = built(f"{prose} $$\\frac{{p-1}}{{m+p-1}}$$ of the time.")
+    plain = built(f"{prose} a share of the time.")  # the same, without the formula
+
+    (sheet_image,), sheet_paths = drawn(shown / "test-cheatsheet.pdf", 0)
+    column = cheatsheet._column_text_mm("a4")
+    assert sheet_image[0] == pytest.approx(column, abs=0.2)  # scaled to the column's width
+    assert sheet_image[1] == pytest.approx(column / 4, abs=0.2)  # keeping its shape
+    (back_image,), back_paths = drawn(shown / "test-flashcards.pdf", 1)
+    card = flashcards.CARD_SIZES["95x65"]
+    room = card.height - 2 * flashcards.PADDING_MM - flashcards._CHROME_MM["back"]
+    assert back_image[0] <= card.width - 2 * flashcards.PADDING_MM + 0.1  # within the card
+    assert back_image[1] == pytest.approx(flashcards.FIGURE_SHARE * room, abs=0.2)
+    assert back_image[0] == pytest.approx(4 * back_image[1], abs=0.2)
+    # The formula's glyphs are drawn as paths on the sheet and on the card's back.
+    assert sheet_paths > drawn(plain / "test-cheatsheet.pdf", 0)[1]
+    assert back_paths > drawn(plain / "test-flashcards.pdf", 1)[1]

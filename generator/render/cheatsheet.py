@@ -37,6 +37,8 @@ TARGET_PAGES = 2
 
 #: At most this many lines of a question's first example appear on the sheet, unless its author marked them.
 CODE_LINES = 6
+#: An answer's image is at most this tall on the sheet (mm); it scales to the column's width.
+FIGURE_MM = 27.0
 #: A question's part after a column or page break is labelled with its number and this.
 CONTINUED = "(cont.)"
 _MAX_LAYOUTS = 5
@@ -124,6 +126,7 @@ def _html(bank: Bank, options: RenderOptions, snippets: dict[str, tuple[str, str
         bank=bank,
         groups=groups,
         snippets=snippets,
+        figures={q.id: _figures(bank, q, options.paper) for q in bank.questions},
         code_width=code_columns(options.paper, fonts.metrics(options.templates)),
         breaks=breaks,
         continued=CONTINUED,
@@ -132,6 +135,17 @@ def _html(bank: Bank, options: RenderOptions, snippets: dict[str, tuple[str, str
         header=f"Cheat sheet · {count} question{'' if count == 1 else 's'}",
         footer=f"Version {bank.version} · built {pdf.build_date(options.epoch)} UTC",
     )
+
+
+def _figures(bank: Bank, question: Question, paper: Paper) -> dict[str, list[dict]]:
+    """Return the answer's formulas and images for the sheet, each image at the column's width."""
+    return pdf.figures(question.answer, bank.root, _column_text_mm(paper), FIGURE_MM)
+
+
+def _column_text_mm(paper: Paper) -> float:
+    width, _ = pdf.PAPER_MM[paper]
+    _, right, _, left = _MARGINS_MM
+    return (width - left - right - (_COLUMNS - 1) * _GAP_MM) / _COLUMNS - _INDENT_MM
 
 
 def code_columns(paper: Paper, metrics: fonts.Metrics) -> int:
@@ -185,6 +199,15 @@ def snippet(question: Question) -> tuple[str, str]:
     return "\n".join(lines), example.language
 
 
+def _figures_mm(figures: dict[str, list[dict]]) -> float:
+    """Return the estimated height of a question's figures on the sheet, in mm."""
+    height = sum(image["height"] + _GROUP_GAP_MM for image in figures["images"])
+    if figures["formulas"]:
+        # Formulas sit side by side in one paragraph: estimate one row each (the usual case).
+        height += sum(f["height"] * _BODY_PT * _LINE / pdf.PT_PER_MM for f in figures["formulas"])
+    return height
+
+
 def fits_with_code(
     bank: Bank, snippets: dict[str, tuple[str, str]], paper: Paper, metrics: fonts.Metrics
 ) -> bool:
@@ -210,6 +233,7 @@ def fits_with_code(
             words = metrics.key_point_words(group.title, group.items)
             height_pt += metrics.wrapped_lines(words, text_em / _BODY_PT) * _BODY_PT * _LINE
         total += height_pt / pdf.PT_PER_MM + _QUESTION_GAP_MM + _GROUP_GAP_MM * len(q.key_points)
+        total += _figures_mm(_figures(bank, q, paper))
         if q.id in snippets:
             code_em = text_em / _CODE_PT / metrics.mono
             rows = sum(max(1, -(-len(line) // int(code_em))) for line in snippets[q.id][0].splitlines())

@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from weasyprint.formatting_structure import boxes
 
@@ -69,6 +70,8 @@ BLEED_MM = 1.5  # the front's colour band reaches this far past the card's edge,
 PADDING_MM = 3.0  # inside each card, on every side
 MIN_FONT_PT = 6.0  # text never shrinks below this
 MORE = "… more in the deck"  # ends a back that had to leave key points out
+FIGURE_SHARE = 0.25  # an answer's image on a back is at most this share of the back's room tall
+FIGURES_PER_ROW = 2  # images side by side on a back
 _MAX_LAYOUTS = 8  # first layout plus at most seven corrections
 MARK_GAP_MM = 2.0  # between a card edge's extension and the start of its cut mark (clear of the bleed)
 MARK_MAX_MM = 5.0
@@ -216,7 +219,7 @@ class _Plan:
         Duplex.of(options.duplex)  # a ValueError for anything else
         sheet = sheet_layout(options.paper, options.card_size)
         metrics = fonts.metrics(options.templates)
-        sides = [side for q in bank.questions for side in _sides(q, sheet.card, metrics)]
+        sides = [side for q in bank.questions for side in _sides(q, sheet.card, metrics, bank.root)]
         return cls(sheet, sides, {side.key: side.estimate() for side in sides}, {})
 
     def size(self, side: _Side) -> float:
@@ -260,6 +263,7 @@ class _Plan:
                     "front_pt": self.size(by_key[f"{q.id}:front"]),
                     "back_pt": self.size(by_key[back]),
                     "groups": _kept_groups(q, kept),
+                    "figures": by_key[back].figures,
                     "more": MORE if kept is not None else "",
                 }
             )
@@ -364,6 +368,8 @@ class _Side:
     side: CardSide
     card: CardFormat
     metrics: fonts.Metrics = field(compare=False, repr=False)
+    # the answer's formulas and images a back shows (pdf.figures)
+    figures: dict[str, list[dict]] = field(compare=False, repr=False)
 
     @property
     def key(self) -> str:
@@ -399,7 +405,22 @@ class _Side:
         paragraphs = self.paragraphs(kept)
         gaps = _GROUP_GAP_EM * len(paragraphs) if self.side is CardSide.BACK else 0.0
         lines = sum(self.metrics.wrapped_lines(words, width / size) for words in paragraphs)
-        return (lines * _LINE_HEIGHT[self.side] + gaps) * size
+        return (lines * _LINE_HEIGHT[self.side] + gaps) * size + self.figures_height(size)
+
+    def figures_height(self, size: float) -> float:
+        """Return the estimated height in pt of the back's formulas and images at ``size``."""
+        formulas, images = self.figures["formulas"], self.figures["images"]
+        height = 0.0
+        if formulas:  # side by side, wrapped like words; each line as tall as its tallest formula
+            widths = [f["width"] + 0.5 for f in formulas]
+            tallest = max(f["height"] for f in formulas)
+            width = (self.card.width - 2 * PADDING_MM) * pdf.PT_PER_MM
+            rows = self.metrics.wrapped_lines(widths, width / size)
+            height += (rows * (tallest + 0.2) + _GROUP_GAP_EM) * size
+        for start in range(0, len(images), FIGURES_PER_ROW):
+            row = images[start : start + FIGURES_PER_ROW]
+            height += max(image["height"] for image in row) * pdf.PT_PER_MM + _GROUP_GAP_EM * size
+        return height
 
     def fits(self, size: float) -> bool:
         """Return True when the whole side is estimated to fit its room at ``size``."""
@@ -414,9 +435,16 @@ class _Side:
         return len(self.steps) - 1
 
 
-def _sides(question: Question, card: CardFormat, metrics: fonts.Metrics) -> tuple[_Side, _Side]:
-    """Return a question's front and back."""
-    return _Side(question, CardSide.FRONT, card, metrics), _Side(question, CardSide.BACK, card, metrics)
+def _sides(question: Question, card: CardFormat, metrics: fonts.Metrics, root: Path) -> tuple[_Side, _Side]:
+    """Return a question's front and back; the back shows the answer's figures at the card's width."""
+    room_mm = card.height - 2 * PADDING_MM - _CHROME_MM["back"]
+    width_mm = card.width - 2 * PADDING_MM
+    figures = pdf.figures(question.answer, root, width_mm, FIGURE_SHARE * room_mm, FIGURES_PER_ROW)
+    none: dict[str, list[dict]] = {"formulas": [], "images": []}
+    return (
+        _Side(question, CardSide.FRONT, card, metrics, none),
+        _Side(question, CardSide.BACK, card, metrics, figures),
+    )
 
 
 def _measure(document) -> dict[str, tuple[float, float]]:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import functools
 import html
 import re
+from dataclasses import dataclass
+from pathlib import Path
 
 from markdown_it import MarkdownIt
 from markupsafe import Markup, escape
@@ -97,6 +99,49 @@ _TAG = re.compile(r"<[^>]+>")
 def plain_text(text: str) -> str:
     """Return the text a reader sees of one line of inline Markdown (for length estimates)."""
     return html.unescape(_TAG.sub("", str(markdown_inline(text))))
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """An image or display formula of a text, for a printed output that leaves the text out."""
+
+    kind: str  # "image" | "math"
+    source: str  # its ``media/…`` path: the bank's image, or the formula's typeset picture
+    alt: str
+    aspect: float  # height / width
+    width_em: float  # a formula's width in em of the type around it; 0 for an image
+    height_em: float
+
+
+@functools.lru_cache(maxsize=1024)
+def figures(text: str, root: Path) -> tuple[Figure, ...]:
+    """Return the images and display formulas of Markdown ``text`` (of the bank at ``root``), in order.
+
+    The printed outputs show a question's summary and key points, not its
+    answer's prose; the answer's pictures and displayed formulas are what they
+    show of it. An image or formula that is refused is left out: validation
+    reports it, and a build never gets this far with one.
+    """
+    found = []
+    for block in _md.parse(text):
+        for token in block.children or ():
+            if token.type == "image":
+                try:
+                    image = media.load_image(root, str(token.attrGet("src") or ""))
+                except media.MediaError:
+                    continue
+                alt = "".join(child.content for child in token.children or ())
+                found.append(Figure("image", image.path, alt, image.aspect, 0.0, 0.0))
+            elif token.type == "math_display":
+                try:
+                    typeset = math.formula(token.content, True)
+                except math.MathError:
+                    continue
+                source = f"{media.MEDIA_DIR}/{typeset.name}"
+                aspect = typeset.height_em / typeset.width_em
+                latex = token.content.strip()
+                found.append(Figure("math", source, latex, aspect, typeset.width_em, typeset.height_em))
+    return tuple(found)
 
 
 @functools.lru_cache(maxsize=64)

@@ -196,8 +196,13 @@ class Image:
     path: str  # relative to the bank, "media/ring.svg"
     kind: str  # "png" | "jpeg" | "svg"
     data: bytes
-    width: int  # pixels for PNG and JPEG; 0 for SVG
-    height: int
+    width: float  # pixels for PNG and JPEG; the viewBox (or width and height) for SVG
+    height: float
+
+    @property
+    def aspect(self) -> float:
+        """Return height / width, the shape a renderer keeps when it scales the image (1 if unknown)."""
+        return self.height / self.width if self.width > 0 and self.height > 0 else 1.0
 
     @property
     def name(self) -> str:
@@ -266,8 +271,8 @@ def _checked(relative: str, data: bytes) -> Image:
     if len(data) > MAX_BYTES:
         raise MediaError(f"image '{relative}' is larger than {MAX_BYTES // 1024} KiB")
     if kind == "svg":
-        check_svg(data)
-        return Image(relative, kind, data, 0, 0)
+        width, height = check_svg(data)
+        return Image(relative, kind, data, width, height)
     width, height = _raster_size(data, kind, relative)
     return Image(relative, kind, data, width, height)
 
@@ -307,8 +312,12 @@ def _check_pixels(relative: str, width: int, height: int) -> None:
         )
 
 
-def check_svg(data: bytes) -> None:
-    """Raise MediaError (with the line) unless the SVG holds only allowed elements and attributes."""
+def check_svg(data: bytes) -> tuple[float, float]:
+    """Raise MediaError (with the line) unless the SVG holds only allowed elements and attributes.
+
+    Return the picture's size: its ``viewBox``, else its ``width`` and ``height``
+    (0, 0 when it gives neither).
+    """
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -317,7 +326,7 @@ def check_svg(data: bytes) -> None:
         line = text[: re.search(r"<!DOCTYPE|<!ENTITY", text, re.IGNORECASE).start()].count("\n") + 1
         raise MediaError("SVG has a DOCTYPE or entity declaration; entities are not allowed", line)
     parser = expat.ParserCreate(namespace_separator=" ")
-    state = {"root": None, "style": 0}
+    state: dict = {"root": None, "style": 0, "size": (0.0, 0.0)}
 
     def fail(message: str) -> None:
         raise MediaError(message, parser.CurrentLineNumber)
@@ -328,6 +337,7 @@ def check_svg(data: bytes) -> None:
             state["root"] = name
             if name != "svg" or namespace != _SVG_NS:
                 fail("the root element must be <svg> in the SVG namespace")
+            state["size"] = _svg_size(attributes)
         if namespace != _SVG_NS:
             fail(f"element <{name}> from namespace '{namespace or 'none'}' is not allowed")
         if name not in SVG_ELEMENTS:
@@ -379,6 +389,24 @@ def check_svg(data: bytes) -> None:
         ) from None
     if state["root"] is None:
         raise MediaError("SVG has no <svg> element")
+    return state["size"]
+
+
+_LENGTH = re.compile(r"\s*([0-9]*\.?[0-9]+)\s*(px|pt|mm|cm|in|pc)?\s*$")
+
+
+def _svg_size(attributes: dict[str, str]) -> tuple[float, float]:
+    """Return the root element's size in user units: its viewBox, else width and height."""
+    box = re.split(r"[\s,]+", attributes.get("viewBox", "").strip())
+    try:
+        if len(box) == 4 and float(box[2]) > 0 and float(box[3]) > 0:
+            return float(box[2]), float(box[3])
+    except ValueError:
+        pass
+    width, height = (_LENGTH.match(attributes.get(name, "")) for name in ("width", "height"))
+    if width and height:
+        return float(width.group(1)), float(height.group(1))
+    return 0.0, 0.0
 
 
 def _check_css(value: str, fail, where: str) -> None:

@@ -179,6 +179,31 @@ def ink_on(colour: str) -> str:
     return "#000000" if luminance > 0.55 else "#ffffff"
 
 
+def figures(
+    text: str, root: Path, width_mm: float, max_height_mm: float, per_row: int = 1
+) -> dict[str, list[dict]]:
+    """Return the answer's figures sized for print: ``{"formulas": [...], "images": [...]}``.
+
+    Each is a dict of ``source``, ``alt``, ``width`` and ``height`` with their
+    ``unit``: a formula keeps its size in em of the type around it; an image
+    scales to the column or card (``width_mm`` shared by ``per_row`` images side
+    by side), no taller than ``max_height_mm``, keeping its shape.
+    """
+    found = markup.figures(text, root)
+    images = [f for f in found if f.kind == "image"]
+    slot = (width_mm - 2.0 * (min(per_row, len(images)) - 1)) / max(1, min(per_row, len(images)))
+    sized: dict[str, list[dict]] = {"formulas": [], "images": []}
+    for figure in found:
+        if figure.kind == "math":
+            size = {"width": figure.width_em, "height": figure.height_em, "unit": "em"}
+            sized["formulas"].append({"source": figure.source, "alt": figure.alt, **size})
+            continue
+        width = min(slot, max_height_mm / figure.aspect)
+        size = {"width": round(width, 2), "height": round(width * figure.aspect, 2), "unit": "mm"}
+        sized["images"].append({"source": figure.source, "alt": figure.alt, **size})
+    return sized
+
+
 def layout(html: str, *, templates: Path, content: Path) -> Document:
     """Lay out ``html`` with WeasyPrint, fetching only from ``templates`` and ``content``.
 
