@@ -396,6 +396,7 @@ MM_PT = 72 / 25.4
 
 @pytest.mark.slow
 def test_an_answers_image_and_displayed_formula_reach_both_pdfs_at_the_column_and_card_width(tmp_path: Path):
+    from generator.model import CardSize, Paper
     from generator.render import cheatsheet, flashcards
 
     def built(answer: str) -> Path:
@@ -409,11 +410,11 @@ def test_an_answers_image_and_displayed_formula_reach_both_pdfs_at_the_column_an
     plain = built(f"{prose} a share of the time.")  # the same, without the formula
 
     (sheet_image,), sheet_paths = drawn(shown / "test-cheatsheet.pdf", 0)
-    column = cheatsheet._column_text_mm("a4")
+    column = cheatsheet._column_text_mm(Paper.A4)
     assert sheet_image[0] == pytest.approx(column, abs=0.2)  # scaled to the column's width
     assert sheet_image[1] == pytest.approx(column / 4, abs=0.2)  # keeping its shape
     (back_image,), back_paths = drawn(shown / "test-flashcards.pdf", 1)
-    card = flashcards.CARD_SIZES["95x65"]
+    card = flashcards.CARD_FORMATS[CardSize.STANDARD]
     room = card.height - 2 * flashcards.PADDING_MM - flashcards._CHROME_MM["back"]
     assert back_image[0] <= card.width - 2 * flashcards.PADDING_MM + 0.1  # within the card
     assert back_image[1] == pytest.approx(flashcards.FIGURE_SHARE * room, abs=0.2)
