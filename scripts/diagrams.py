@@ -17,10 +17,11 @@ never a hand-edited picture:
 Reproducible output: a fixed ``svg.hashsalt`` (the ids matplotlib gives clip
 paths), no date or creator in the file, and the parts the bank's SVG allow-list
 refuses (the DOCTYPE, ``<metadata>``, the style element's ``type``) left out.
-Text stays text, in DejaVu Sans (the PDFs' font) with common fallbacks: drawn
-as paths, a diagram costs WeasyPrint seconds per PDF instead of a tenth of one,
-and the labels leave room for a slightly wider font. Nothing is hatched, for
-the same reason.
+Text stays text: drawn as paths, a diagram costs WeasyPrint seconds per PDF
+instead of a tenth of one. It is set in DejaVu Serif (with common fallbacks),
+like the formulas' serif and unlike the sheets' own sans-serif text, so the
+picture's small print is never taken for prepdeck's, and the labels leave
+room for a slightly wider font. Nothing is hatched or clipped, for speed too.
 
     python scripts/diagrams.py --out content/media
 """
@@ -54,7 +55,7 @@ PALE = {"blue": "#dbe7f5", "green": "#d8efe3", "orange": "#f6e0d3", "grey": "#ec
 STYLE = {
     "svg.hashsalt": "prepdeck",
     "svg.fonttype": "none",
-    "font.family": "DejaVu Sans",
+    "font.family": "DejaVu Serif",
     "font.size": 9,
     "figure.facecolor": "white",
     "savefig.facecolor": "white",
@@ -185,13 +186,12 @@ def pipeline_bubble():
         for m in range(micro):
             busy[stage + m] = ("F", m + 1)
             busy[(micro + stages - 1) + (stages - 1 - stage) + m] = ("B", micro - m)
+        # The stage's whole row is idle underneath; the busy cells are drawn over it.
+        axis.add_patch(Rectangle((left, y), slots * cell_w, cell_h, facecolor=PALE["red"], lw=0))
         for slot in range(slots):
             x = left + slot * cell_w
             kind = busy.get(slot)
             if kind is None:
-                axis.add_patch(
-                    Rectangle((x, y), cell_w, cell_h, facecolor=PALE["red"], edgecolor="white", lw=0.8)
-                )
                 continue
             phase, number = kind
             fill = PALE["blue"] if phase == "F" else PALE["green"]
@@ -343,7 +343,7 @@ DIAGRAMS = {
 _DOCTYPE = re.compile(r"<!DOCTYPE[^>]*>\s*")
 _METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.S)
 _STYLE_TYPE = re.compile(r'<style type="text/css">')
-_FONT = re.compile(r"font-family: 'DejaVu Sans'")
+_FONT = re.compile(r"font-family: 'DejaVu Serif'")
 # Smaller files, the same picture: coordinates to 0.01 pt, one element a line, no indentation.
 _DECIMALS = re.compile(r"(?<![\d.])[1-9]\d*\.\d{3,}")  # not scale factors, below 1
 _TAG = re.compile(r"<[^>]*>")
@@ -364,7 +364,7 @@ def svg_bytes(figure) -> bytes:
     text = _DOCTYPE.sub("", text)
     text = _METADATA.sub("", text)
     text = _STYLE_TYPE.sub("<style>", text)
-    text = _FONT.sub("font-family: 'DejaVu Sans', Verdana, Roboto, sans-serif", text)
+    text = _FONT.sub("font-family: 'DejaVu Serif', Georgia, serif", text)
     text = _DECIMALS.sub(lambda m: f"{round(float(m.group(0)), 2):g}", text)
     text = _TAG.sub(lambda m: re.sub(r"\s+", " ", m.group(0)), text)
     text = _BETWEEN.sub(">\n<", text)

@@ -92,6 +92,16 @@ def glyphs(page_runs) -> list[Glyph]:
     return [g for run in page_runs for g in run.glyphs]
 
 
+def own_glyphs(page_runs) -> list[Glyph]:
+    """Return the glyphs of a page's own text: not those of a picture's labels.
+
+    The shipped diagrams set their labels in DejaVu Serif, a font the sheets'
+    text never uses, and those labels scale with the picture, as the text inside
+    a PNG does (which no test can see as glyphs).
+    """
+    return [g for g in glyphs(page_runs) if "Serif" not in g.font]
+
+
 def _page_runs(page: pypdfium2.PdfPage) -> tuple[Run, ...]:
     """Return a page's glyphs as runs, one per text object (a ``Tj``/``TJ``), in drawing order.
 

@@ -14,6 +14,7 @@ from pdf_support import (
     document_runs,
     glyphs,
     overlapping_runs,
+    own_glyphs,
     page_size,
     page_text,
     reader,
@@ -80,7 +81,7 @@ def test_every_question_appears_exactly_once_with_its_summary_and_key_points(pap
 @pytest.mark.parametrize("paper", ["a4", "letter"])
 def test_type_sizes_stay_at_or_above_the_floors(paper):
     data, _ = shipped(paper)
-    everything = [g for page in document_runs(data) for g in glyphs(page) if g.text.strip()]
+    everything = [g for page in document_runs(data) for g in own_glyphs(page) if g.text.strip()]
     body = [g.size for g in everything if not is_code(g)]
     code = [g.size for g in everything if is_code(g)]
     assert min(body) >= 7 - 0.01
@@ -250,7 +251,7 @@ def test_columns_fill_every_page_but_the_last(subset, paper):
         assert sum(fill) / len(fill) >= 0.88, f"page {number}: columns {fill}"
     for number, page in enumerate(pages, start=1):
         assert not overlapping_runs(page), f"page {number}: {overlapping_runs(page)[:3]}"
-        assert min(g.size for g in glyphs(page) if g.text.strip()) >= 6.5 - 0.01
+        assert min(g.size for g in own_glyphs(page) if g.text.strip()) >= 6.5 - 0.01
 
 
 @pytest.mark.slow

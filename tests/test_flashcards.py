@@ -13,6 +13,7 @@ from pdf_support import (
     document_runs,
     glyphs,
     overlapping_runs,
+    own_glyphs,
     page_rects,
     page_size,
     page_text,
@@ -268,7 +269,7 @@ def test_exactly_the_shortened_business_cards_are_warned_about_and_marked():
 @pytest.mark.slow
 def test_text_sizes_stay_at_or_above_the_floor():
     data, _ = shipped()
-    sizes = [g.size for page in document_runs(data) for g in glyphs(page)]
+    sizes = [g.size for page in document_runs(data) for g in own_glyphs(page)]
     assert min(sizes) >= MIN_FONT_PT - 0.01
 
 
@@ -327,8 +328,8 @@ def test_type_snaps_to_the_card_sizes_steps(paper, card_size):
     card = CARD_FORMATS[card_size]
     pages = document_runs(data)
     footer = {6.0, 7.0, 7.5}  # ids, numbers and difficulty; the band's category
-    back_sizes = {round(g.size, 2) for page in pages[1::2] for g in glyphs(page)}
-    front_sizes = {round(g.size, 2) for page in pages[0::2] for g in glyphs(page)}
+    back_sizes = {round(g.size, 2) for page in pages[1::2] for g in own_glyphs(page)}
+    front_sizes = {round(g.size, 2) for page in pages[0::2] for g in own_glyphs(page)}
     assert back_sizes <= set(card.back_steps) | footer
     assert front_sizes <= set(card.front_steps) | footer
     assert 2 <= len(card.back_steps) <= 3 and 2 <= len(card.front_steps) <= 3
