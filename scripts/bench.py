@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -265,6 +266,62 @@ def lock_cost_in_subprocess(content: Path, runs: int) -> dict:
         "deck_with_lock_seconds": found["locked"][0],
         "lock_cpu_ratio": found["locked"][1] / found["plain"][1],
     }
+
+
+_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
+_MATH = re.compile(r"\$\$(.+?)\$\$|(?<![\\$])\$([^$\s](?:[^$]*?[^$\s])?)\$(?!\d)")
+
+
+def without_media(content: Path, target: Path) -> Path:
+    """Copy the bank to ``target``, each image replaced by its alt text and each formula by its LaTeX."""
+    shutil.copytree(content, target, ignore=shutil.ignore_patterns("__pycache__", "media"))
+    for path in (target / "questions").rglob("*.yaml"):
+        text = path.read_text(encoding="utf-8")
+        text = _IMAGE.sub(lambda m: m.group(1), text)
+        text = _MATH.sub(lambda m: (m.group(1) or m.group(2)).replace("\\", " "), text)
+        path.write_text(text, encoding="utf-8")
+    return target
+
+
+def build_in_subprocess(content: Path, out: Path) -> float:
+    """Build a bank's deck, sheets and site (all questions, no subsets) in a fresh process, one job.
+
+    Return the build's own seconds: a fresh process starts with empty caches, as
+    a user's ``prepdeck build`` does, and interpreter start-up, the same for
+    both banks, is left out.
+    """
+    code = textwrap.dedent(f"""\
+        import sys, time
+        sys.path.insert(0, {str(ROOT)!r})
+        from pathlib import Path
+        from generator.build import BuildRequest, build, check
+        from generator.model import Selection
+        content = Path({str(content)!r})
+        started = time.perf_counter()
+        ids = frozenset(q.id for q in check(content).bank.questions)
+        request = BuildRequest(content=content, out=Path({str(out)!r}), epoch={EPOCH}, jobs=1,
+                               selection=Selection(ids=ids), name="all")
+        build(request)
+        print(time.perf_counter() - started)
+        """)
+    output = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    return float(output.stdout.strip().splitlines()[-1])
+
+
+def bench_media(work: Path, runs: int) -> dict:
+    """The shipped bank, with its diagrams and formulas, against the same bank without them.
+
+    The copy without them shows each image's alt text and each formula's LaTeX
+    as plain text instead. Both build every output in fresh processes, one job
+    each, alternating ``runs`` times; their medians are compared.
+    """
+    plain = without_media(PRODUCT, work / "no-media")
+    seconds: dict[str, list[float]] = {"media": [], "plain": []}
+    for _ in range(runs):
+        seconds["plain"].append(build_in_subprocess(plain, work / "out-no-media"))
+        seconds["media"].append(build_in_subprocess(PRODUCT, work / "out-media"))
+    media, without = statistics.median(seconds["media"]), statistics.median(seconds["plain"])
+    return {"with_media_seconds": media, "without_media_seconds": without, "ratio": media / without}
 
 
 def bench_default_build(runs: int) -> dict:
@@ -563,6 +620,7 @@ def main() -> int:
     parser.add_argument("--sheet-sizes", default="100,300,1000", help="sizes for the cheat-sheet growth")
     parser.add_argument("--site-only", action="store_true", help="measure the study site alone")
     parser.add_argument("--fonts-only", action="store_true", help="measure the PDFs' fonts alone")
+    parser.add_argument("--media-only", action="store_true", help="measure images and formulas alone")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="prepdeck-bench-banks-"))
@@ -573,6 +631,15 @@ def main() -> int:
             "system": platform.platform(),
         }
     }
+    if args.media_only:
+        try:
+            results["media"] = bench_media(work, args.runs)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        results["targets"] = target_table(media_targets(results["media"]))
+        (args.out / "results-media.json").write_text(json.dumps(results, indent=2) + "\n")
+        print_targets(results["targets"])
+        return 0
     if args.fonts_only:
         try:
             results["fonts"] = bench_fonts(work, args.runs)
@@ -595,6 +662,7 @@ def main() -> int:
     try:
         results["site"] = bench_site(work, args.runs)
         results["fonts"] = bench_fonts(work, args.runs)
+        results["media"] = bench_media(work, args.runs)
         results["default_build"] = bench_default_build(args.runs)
         results["pdf_overhead"] = bench_pdf_overhead(args.runs)
         results["noop_make_build"] = bench_noop_make()
@@ -662,11 +730,17 @@ def print_fonts(fonts: dict) -> None:
     print(f"shipped font files: {fonts['shipped_fonts_kb']:.0f} KB")
 
 
+def media_targets(media: dict) -> list[tuple[str, float, str, float]]:
+    """Diagrams and formulas: what they add to a build of the same bank."""
+    return [("build of the shipped bank / same without images and formulas", media["ratio"], "<", 1.1)]
+
+
 def targets(results: dict) -> list[dict]:
     """Each target with its measured value and whether it is met."""
     rows = [
         *site_targets(results["site"]),
         *font_targets(results["fonts"]),
+        *media_targets(results["media"]),
         (
             "default build (shipped bank), median s",
             results["default_build"]["default_bank_seconds"],
