@@ -12,7 +12,8 @@ and ``<out>/card-formula-night.png``: the part of a phone card (the first whose
 answer shows a diagram) from its first displayed formula to that diagram, with
 the pictures loaded from the collection's media folder as in Anki; and
 ``<out>/cheatsheet-figures.png``: that question's block of a cheat sheet, with
-its formulas and diagrams.
+its formulas and diagrams; and ``<out>/site.png``: the study site's index
+(``<build>/<slug>-site/``) in a desktop window.
 
     python scripts/screenshots.py --build build --out docs
 """
@@ -82,7 +83,23 @@ def main(argv: list[str] | None = None) -> int:
     (sheet,) = calibrate(BuildRequest(out=args.build)).files
     width, height = render_page(sheet, args.out / "calibration.png", args.dpi)
     log.info("%s -> %s (%d x %d px)", sheet, args.out / "calibration.png", width, height)
-    return phone_cards(args.build / f"{slug}.apkg", args.out)
+    site = args.build / f"{slug}-site" / "index.html"
+    if not site.is_file():
+        log.error("missing %s: run `make build` first", site)
+        return 1
+    return phone_cards(args.build / f"{slug}.apkg", args.out) or site_index(site, args.out / "site.png")
+
+
+def site_index(index: Path, target: Path) -> int:
+    """Screenshot the study site's index as a desktop browser shows it (light mode)."""
+    from browser_support import browser
+
+    with browser() as instance:
+        page = instance.new_page(viewport={"width": 1000, "height": 720}, color_scheme="light")
+        page.goto(index.resolve().as_uri())
+        page.screenshot(path=str(target))
+    log.info("%s -> %s", index, target)
+    return 0
 
 
 def _with_diagram(content: Path) -> str:

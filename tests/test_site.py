@@ -214,6 +214,60 @@ def test_space_reveals_the_back_and_arrows_move(shipped_site: Path, watched: Wat
     assert watched.errors == [] and watched.outside() == []
 
 
+# True when the shown side of cloze card ``index`` on the page is, node for node, the HTML Anki rendered.
+_SAME_SIDE = """([index, side, html]) => {
+  const card = document.querySelectorAll('.cloze-card')[index];
+  const shown = card.querySelector('.side.' + side);
+  if (shown.hidden) return false;
+  const anki = document.createElement('div');
+  anki.innerHTML = html;
+  const page = document.createElement('div');
+  page.append(...shown.cloneNode(true).childNodes);
+  return anki.isEqualNode(page);
+}"""
+
+
+@pytest.mark.slow
+def test_every_cloze_card_shows_as_anki_renders_it(shipped_site: Path, watched: Watched, tmp_path: Path):
+    """The page holds one front and back per cloze note; each card it shows is Anki's, both sides."""
+    bank = check(CONTENT).bank
+    package = write_package(bank, tmp_path, EPOCH, TEMPLATES)
+    page = watched.page
+    compared = 0
+    with open_collection(tmp_path / "collection.anki2") as col:
+        import_package(col, package)
+        for question in bank.questions:
+            notes = sorted(
+                col.find_notes(f"Id:{question.id} tag:card::cloze"), key=lambda n: col.get_note(n)["Sort"]
+            )
+            if not notes:
+                continue
+            page.goto((shipped_site / f"{STEM}-site" / "q" / f"{question.id}.html").as_uri())
+            for index, nid in enumerate(notes):
+                cards = sorted(col.get_note(nid).cards(), key=lambda c: c.ord)
+                article = page.locator(".cloze-card").nth(index)
+                for position, card in enumerate(cards):
+                    sides = {
+                        side: re.sub(r"<style>.*?</style>", "", html, flags=re.S)
+                        for side, html in (("front", card.question()), ("back", card.answer()))
+                    }
+                    assert page.evaluate(_SAME_SIDE, [index, "front", sides["front"]]), (
+                        question.id,
+                        card.ord,
+                    )
+                    article.locator(".reveal-cloze").click()
+                    assert page.evaluate(_SAME_SIDE, [index, "back", sides["back"]]), (question.id, card.ord)
+                    compared += 1
+                    if len(cards) > 1:
+                        article.locator(".next-cloze").click()
+                        assert article.locator(".cloze-position").inner_text() == str(
+                            (position + 1) % len(cards) + 1
+                        )
+    assert compared == sum(len(g.items) for q in bank.questions for g in q.key_points if g.cloze)
+    assert compared > 13
+    assert watched.errors == [] and watched.outside() == []
+
+
 @pytest.mark.slow
 def test_quiz_result_survives_a_reload(shipped_site: Path, watched: Watched):
     page = watched.page

@@ -189,7 +189,26 @@ def _environment(folder: Path) -> jinja2.Environment:
     )
     env.filters["markdown_inline"] = markup.markdown_inline
     env.filters["trusted"] = Markup  # the deck's card HTML, escaped when its fields were made
+    env.filters["cloze_deletions"] = cloze_deletions
     return env
+
+
+# A deletion as the card's front shows it (generator.render.reviewer): its answer, then the hint.
+_ASKED = re.compile(r'<span class="cloze" data-cloze="([^"]*)" data-ordinal="(\d+)">([^<]*)</span>')
+
+
+def cloze_deletions(cards: Sequence[Card]) -> str:
+    """Return, as JSON, what each card of one cloze note asks: ``[[ordinal, [[answer, shown], …]], …]``.
+
+    ``answer`` is the deletion's HTML (its front's ``data-cloze``) and ``shown`` the
+    text in its place ("[hint]"), for each deletion of the card's number in order.
+    With the first card's sides, that is all site.js needs to show every card of the note.
+    """
+    asked = [
+        [card.ordinal, [[html.unescape(a), html.unescape(s)] for a, _, s in _ASKED.findall(card.front)]]
+        for card in cards
+    ]
+    return json.dumps(asked, ensure_ascii=False, separators=(",", ":"))
 
 
 def _tag_closure(tags: Sequence[str]) -> tuple[str, ...]:

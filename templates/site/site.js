@@ -137,36 +137,59 @@
     return true;
   }
 
-  // One cloze note: its cards' fronts, and the back of its first card, whose highlighted
-  // deletion (Anki's "cloze" class; the others are "cloze-inactive") follows the card shown.
+  // One cloze note: the front and the back of its first card. Showing card n makes the front
+  // Anki's front of card n: its deletions ask ("cloze", data-cloze, the hint), every other
+  // deletion shows its text ("cloze-inactive", copied from the back); the back's highlight
+  // (Anki's "cloze" class) follows the card shown.
+  var DELETION = "span.cloze[data-ordinal], span.cloze-inactive[data-ordinal]";
   function setupCloze(card) {
-    var fronts = Array.prototype.slice.call(card.querySelectorAll(".side.front"));
+    var asked = JSON.parse(card.dataset.cards);
+    var front = card.querySelector(".side.front");
     var back = card.querySelector(".side.back");
+    var fronts = front.querySelectorAll(DELETION);
+    var backs = back.querySelectorAll(DELETION);
     var revealButton = card.querySelector(".reveal-cloze");
     var nextButton = card.querySelector(".next-cloze");
     var shown = 0;
     function show(index) {
+      var ordinal = String(asked[index][0]);
+      var deletions = asked[index][1].slice();
       shown = index;
-      fronts.forEach(function (front, i) { front.hidden = i !== index; });
+      fronts.forEach(function (span, i) {
+        if (backs[i].dataset.ordinal === ordinal && deletions.length) {
+          var deletion = deletions.shift();
+          span.className = "cloze";
+          span.setAttribute("data-cloze", deletion[0]);
+          span.textContent = deletion[1];
+        } else {
+          span.className = "cloze-inactive";
+          span.removeAttribute("data-cloze");
+          span.replaceChildren.apply(span, Array.prototype.map.call(backs[i].childNodes, function (node) {
+            return node.cloneNode(true);
+          }));
+        }
+      });
+      front.dataset.ordinal = ordinal;
+      front.hidden = false;
       back.hidden = true;
       revealButton.hidden = false;
       card.dataset.revealed = "false";
-      card.dataset.ordinal = fronts[index].dataset.ordinal;
+      card.dataset.ordinal = ordinal;
       if (nextButton) nextButton.querySelector(".cloze-position").textContent = String(index + 1);
     }
     revealButton.addEventListener("click", function () {
-      var ordinal = fronts[shown].dataset.ordinal;
-      back.querySelectorAll("[data-ordinal]").forEach(function (span) {
+      var ordinal = String(asked[shown][0]);
+      backs.forEach(function (span) {
         var active = span.dataset.ordinal === ordinal;
         span.classList.toggle("cloze", active);
         span.classList.toggle("cloze-inactive", !active);
       });
-      fronts[shown].hidden = true;
+      front.hidden = true;
       back.hidden = false;
       revealButton.hidden = true;
       card.dataset.revealed = "true";
     });
-    if (nextButton) nextButton.addEventListener("click", function () { show((shown + 1) % fronts.length); });
+    if (nextButton) nextButton.addEventListener("click", function () { show((shown + 1) % asked.length); });
   }
 
   function setupQuestion() {
