@@ -34,10 +34,11 @@ class Card:
     back: str
 
 
-def note_cards(note: genanki.Note) -> list[Card]:
+def note_cards(note: genanki.Note, first: bool = False) -> list[Card]:
     """Return every card Anki makes from ``note``, each side rendered from the note type's templates.
 
     A front/back note has one card per template; a cloze note one per cloze number used.
+    With ``first``, only the first of them.
     """
     fields = dict(zip((f["name"] for f in note.model.fields), note.fields, strict=True))
     template = note.model.templates[0]
@@ -46,11 +47,30 @@ def note_cards(note: genanki.Note) -> list[Card]:
     else:
         ordinals = [1]
     cards = []
-    for ordinal in ordinals:
+    for ordinal in ordinals[:1] if first else ordinals:
         front = render_side(template["qfmt"], fields, ordinal, answer=False)
         back = render_side(template["afmt"], {**fields, "FrontSide": front}, ordinal, answer=True)
         cards.append(Card(ordinal, front, back))
     return cards
+
+
+def cloze_questions(note: genanki.Note) -> list[tuple[int, list[tuple[str, str]]]]:
+    """Return what each card of a cloze note asks, as its front shows it, in card order.
+
+    For each cloze number: each of its deletions, in the order the front shows them,
+    as (answer, shown): the deletion's HTML (which the front keeps in ``data-cloze``)
+    and the text in its place ("[hint]", else "[...]"). Fronts differ only there, so
+    the first card and these describe every card (the site shows them so).
+    """
+    fields = dict(zip((f["name"] for f in note.model.fields), note.fields, strict=True))
+    asked: dict[int, list[tuple[str, str]]] = {}
+    for kind, name in _TAG.findall(note.model.templates[0]["qfmt"]):
+        filters, _, field = name.rpartition(":")
+        if kind or filters != "cloze":
+            continue
+        for number, body, hint in _CLOZE.findall(_field(fields, field)):
+            asked.setdefault(int(number), []).append((body, html.unescape(f"[{hint}]" if hint else "[...]")))
+    return sorted(asked.items())
 
 
 def render_side(template: str, fields: dict[str, str], ordinal: int, answer: bool) -> str:

@@ -31,7 +31,7 @@ from markupsafe import Markup
 from generator.model import Artifact, Bank, Category, Question
 from generator.render import Rendered, RenderOptions, markup
 from generator.render.anki import QUESTION_FIELDS, plan_deck
-from generator.render.reviewer import Card, note_cards
+from generator.render.reviewer import Card, cloze_questions, note_cards
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,8 @@ class Entry:
     question: Question
     category: Category
     card: Card  # the question card
-    clozes: tuple[tuple[Card, ...], ...]  # the cards of each cloze note, in key-point order
+    # Each cloze note, in key-point order: its first card, and what each of its cards asks.
+    clozes: tuple[tuple[Card, list[tuple[int, list[tuple[str, str]]]]], ...]
     tags: tuple[str, ...]  # its own tags and every ancestor (``a::b`` gives ``a`` too)
     search: str  # lowercased plain text of the question and its answer
 
@@ -97,7 +98,7 @@ def render_site(
             card, clozes = Card(1, "", ""), ()
         else:
             card = note_cards(notes[0])[0]
-            clozes = tuple(tuple(note_cards(note)) for note in notes[1:])
+            clozes = tuple((note_cards(note, first=True)[0], cloze_questions(note)) for note in notes[1:])
         entries.append(
             Entry(
                 question,
@@ -193,22 +194,14 @@ def _environment(folder: Path) -> jinja2.Environment:
     return env
 
 
-# A deletion as the card's front shows it (generator.render.reviewer): its answer, then the hint.
-_ASKED = re.compile(r'<span class="cloze" data-cloze="([^"]*)" data-ordinal="(\d+)">([^<]*)</span>')
+def cloze_deletions(asked: Sequence[tuple[int, Sequence[tuple[str, str]]]]) -> str:
+    """Return ``cloze_questions`` of one note as JSON: ``[[ordinal, [[answer, shown], …]], …]``.
 
-
-def cloze_deletions(cards: Sequence[Card]) -> str:
-    """Return, as JSON, what each card of one cloze note asks: ``[[ordinal, [[answer, shown], …]], …]``.
-
-    ``answer`` is the deletion's HTML (its front's ``data-cloze``) and ``shown`` the
-    text in its place ("[hint]"), for each deletion of the card's number in order.
     With the first card's sides, that is all site.js needs to show every card of the note.
     """
-    asked = [
-        [card.ordinal, [[html.unescape(a), html.unescape(s)] for a, _, s in _ASKED.findall(card.front)]]
-        for card in cards
-    ]
-    return json.dumps(asked, ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(
+        [[n, [list(d) for d in found]] for n, found in asked], ensure_ascii=False, separators=(",", ":")
+    )
 
 
 def _tag_closure(tags: Sequence[str]) -> tuple[str, ...]:
