@@ -151,11 +151,16 @@ def render_site(
         )
     if card_css:  # the same for every question: absent only when ``only`` names none
         files.append(("assets/card.css", card_css.encode()))
-    # The cards name their images and formulas flat, as Anki's media folder does; the
-    # pages that show cards (the quiz and each question) find them beside themselves.
-    # With ``only``, the media of just those questions.
+    # The cards name their images and formulas flat, as Anki's media folder does, so a
+    # page finds them beside itself: every one in q/, beside the question pages that show
+    # the cards, and one beside the index and the quiz only if they show it too (each file
+    # once where it can: pictures are most of a site's weight). With ``only``, the media
+    # of just those questions.
+    top = b"".join(data for name, data in files if "/" not in name)
     for name, data in sorted(plan.media.items()):
-        files.extend(((name, data), (f"q/{name}", data)))
+        if name.encode() in top:
+            files.append((name, data))
+        files.append((f"q/{name}", data))
     for name in STATIC_ASSETS:
         files.append((f"assets/{name}", _static(options.templates / "site", name)))
     files.append(("assets/search-index.js", _search_index(index_entries)))
