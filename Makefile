@@ -16,7 +16,7 @@ CONSTRAINTS := $(if $(filter 3.10,$(PY_VERSION)),constraints-py3.10.txt,constrai
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 DEV_STAMP     := $(VENV)/.installed-dev
 
-.PHONY: all build diagrams test lint check bench screenshots clean distclean lock
+.PHONY: all build diagrams current-diagrams test lint check bench screenshots clean distclean lock
 
 all: build
 
@@ -32,18 +32,21 @@ $(DEV_STAMP): pyproject.toml $(CONSTRAINTS) | $(BIN)/python
 	touch $@ $(RUNTIME_STAMP)
 
 # The shipped bank's diagrams are content drawn from code: scripts/diagrams.py (matplotlib)
-# redraws them, byte for byte the same, when it changes. The SVGs are committed.
-DIAGRAMS      := $(addprefix content/media/,ring-allreduce.svg pipeline-bubble.svg recsys-funnel.svg serving-path.svg)
+# draws content/media/*.svg, byte for byte the same each time; the SVGs are committed.
+# scripts/diagrams.sha256 records the script that drew them: `make build` redraws them when
+# the script's content differs (file times say nothing in a fresh clone), `make diagrams` always.
 DIAGRAM_STAMP := $(VENV)/.installed-diagrams
 
 $(DIAGRAM_STAMP): pyproject.toml $(CONSTRAINTS) | $(BIN)/python
 	$(PIP) install -c $(CONSTRAINTS) -e '.[diagrams]'
 	touch $@
 
-$(DIAGRAMS) &: scripts/diagrams.py | $(DIAGRAM_STAMP)
+diagrams: $(DIAGRAM_STAMP)
 	$(BIN)/python scripts/diagrams.py --out content/media
+	sha256sum scripts/diagrams.py > scripts/diagrams.sha256
 
-diagrams: $(DIAGRAMS)
+current-diagrams:
+	@sha256sum --status -c scripts/diagrams.sha256 2>/dev/null || $(MAKE) --no-print-directory diagrams
 
 # A repeated `make build` with nothing changed does no work: the outputs are
 # remade only when a source changed or one of the files the last build wrote is gone.
@@ -54,7 +57,7 @@ BUILD_STAMP := $(OUT)/.build-stamp
 # question makes no remaining file newer, so the list itself is a prerequisite.
 SOURCE_LIST := $(OUT)/.sources
 
-build: $(RUNTIME_STAMP) $(DIAGRAMS)
+build: $(RUNTIME_STAMP) current-diagrams
 	@if [ -f $(BUILD_STAMP) ] && ! (cd $(OUT) && xargs -r ls -- < .build-stamp) >/dev/null 2>&1; \
 	  then rm -f $(BUILD_STAMP); fi
 	@mkdir -p $(OUT) && printf '%s\n' $(SOURCES) > $(SOURCE_LIST).new && \
