@@ -8,7 +8,9 @@ Each replaced file is first hard-linked into the staging directory, so when a
 later rename fails (or a signal interrupts the renames) the earlier ones are
 undone and the directory is as it was. A lock on the output directory itself
 (no lock file is left behind) keeps two builds from writing it at once, and
-staging left by a killed build is removed by the next one.
+staging left by a killed build is removed by the next one. A file that
+already holds its output's bytes is not written at all: it keeps its inode and
+its time, so whatever watches the folder sees only what changed.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import json
 import logging
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -81,7 +84,9 @@ def remove_stale_staging(out: Path) -> None:
 
 
 def write_artifacts(out: Path, artifacts: Sequence[Artifact]) -> list[Path]:
-    """Write every artifact under ``out`` atomically; return the paths written.
+    """Write every artifact under ``out`` atomically; return the paths of all of them.
+
+    A file that already holds an artifact's bytes is not written again.
 
     The caller holds ``locked(out)``. Raises GeneratorError, with ``out`` unchanged,
     when a file cannot be written. Once every file is staged, signals are held
@@ -94,24 +99,40 @@ def write_artifacts(out: Path, artifacts: Sequence[Artifact]) -> list[Path]:
     for name in names:
         if (out / name).is_dir() and not (out / name).is_symlink():
             raise GeneratorError(f"cannot write {out / name}: a directory of that name is in the way")
+    changed = [artifact for artifact in artifacts if not _holds(out / artifact.name, artifact.data)]
     try:
         staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out))
     except OSError as exc:
         raise GeneratorError(f"cannot write to {out}: {exc.strerror or exc}") from None
     try:
         new, old = staging / "new", staging / "old"
-        for artifact in artifacts:
+        for artifact in changed:
             _write_file(new / artifact.name, artifact.data)
         checkpoint("staged")
         hold_interrupts()
-        written = _replace_all(out, new, old, names)
+        _replace_all(out, new, old, [artifact.name for artifact in changed])
     except OSError as exc:
         where = exc.filename or out
         raise GeneratorError(f"cannot write {where}: {exc.strerror or exc}; {out} is unchanged") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    log.debug("wrote %d files to %s", len(written), out)
-    return written
+    log.debug("wrote %d files to %s; %d were unchanged", len(changed), out, len(artifacts) - len(changed))
+    return [out / name for name in names]
+
+
+def _holds(path: Path, data: bytes) -> bool:
+    """Return True if ``path`` is a regular file holding exactly ``data``.
+
+    Such a file is left alone (same inode, same time), as make leaves a target
+    that is up to date: a tool watching ``out`` sees only what changed.
+    """
+    try:
+        info = os.lstat(path)
+        if not stat.S_ISREG(info.st_mode) or info.st_size != len(data):
+            return False
+        return path.read_bytes() == data
+    except OSError:
+        return False
 
 
 def _write_file(path: Path, data: bytes) -> None:
@@ -211,6 +232,8 @@ def record_outputs(out: Path, bank: str, artifacts: Sequence[Artifact], clean: b
             removed.append(path)
             del entries[name]
     entries.update(written)
+    if manifest.get(bank) == dict(sorted(entries.items())) and (out / MANIFEST).is_file():
+        return removed  # unchanged: left alone, like the outputs it lists
     manifest[bank] = dict(sorted(entries.items()))
     staged = out / (MANIFEST + ".tmp")
     staged.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8")
