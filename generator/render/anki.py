@@ -186,14 +186,59 @@ def render_deck(bank: Bank, stem: str, options: RenderOptions) -> Rendered:
     Reads the templates in ``options.templates / "anki"``; writes nothing and reads no
     clock. Raises GeneratorError when two notes would share a GUID.
     """
-    plan = plan_deck(bank, options)
-    database = _build_collection(plan, options.epoch)
-    data = _zip([("collection.anki2", database), *_media_entries(plan)], options.epoch)
-    notes = sum(len(deck.notes) for deck in plan.decks)
-    cards = sum(
-        len(note.cards) for deck in plan.decks for note in deck.notes if note.guid not in plan.tombstones
-    )
-    log.debug("%s.apkg: %d decks, %d notes, %d cards", stem, len(plan.decks), notes, cards)
+    return package(plan_deck(bank, options), stem, options.epoch)
+
+
+def note_set(plan: DeckPlan) -> bytes:
+    """Return everything of ``plan`` that reaches the package, as bytes: what the deck's cache key hashes.
+
+    Decks, note types (fields, card templates, CSS), every note's GUID, fields,
+    tags, position and time, the tombstones, and each media file's hash.
+    """
+    models: dict[int, genanki.Model] = {}
+    decks = []
+    for deck in plan.decks:
+        notes = []
+        for note in deck.notes:
+            models[note.model.model_id] = note.model
+            notes.append(
+                [note.model.model_id, note.guid, note.fields, list(note.tags), note.due, note.sort_field]
+            )
+        decks.append([deck.deck_id, deck.name, deck.description, notes])
+    described = {
+        "decks": decks,
+        "models": [
+            [
+                m.model_id,
+                m.name,
+                m.fields,
+                m.templates,
+                m.css,
+                m.model_type,
+                m.sort_field_index,
+                m.latex_pre,
+                m.latex_post,
+            ]
+            for _, m in sorted(models.items())
+        ],
+        "note_times": sorted(plan.note_times.items()),
+        "notetype_times": sorted(plan.notetype_times.items()),
+        "tombstones": sorted(plan.tombstones),
+        "media": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(plan.media.items())},
+    }
+    return json.dumps(described, sort_keys=True, ensure_ascii=False).encode("utf-8")
+
+
+def package(plan: DeckPlan, stem: str, epoch: int) -> Rendered:
+    """Pack ``plan`` as ``<stem>.apkg``: the collection database and the media, zipped."""
+    database = _build_collection(plan, epoch)
+    data = _zip([("collection.anki2", database), *_media_entries(plan)], epoch)
+    if log.isEnabledFor(logging.DEBUG):  # counting cards parses every cloze again
+        notes = sum(len(deck.notes) for deck in plan.decks)
+        cards = sum(
+            len(note.cards) for deck in plan.decks for note in deck.notes if note.guid not in plan.tombstones
+        )
+        log.debug("%s.apkg: %d decks, %d notes, %d cards", stem, len(plan.decks), notes, cards)
     return Rendered((Artifact(f"{stem}.apkg", data),), tuple(plan.warnings))
 
 
@@ -209,12 +254,27 @@ def _media_entries(plan: DeckPlan) -> list[tuple[str, bytes]]:
     return [("media", index.encode()), *((str(i), plan.media[name]) for i, name in enumerate(names))]
 
 
+#: The last plan made, with the bank and options it was made of: a target's deck and site share it.
+_last_plan: tuple[Bank, RenderOptions, DeckPlan] | None = None
+
+
 def plan_deck(bank: Bank, options: RenderOptions) -> DeckPlan:
     """Return the bank's decks and notes, each note's time, and the lock they would publish.
 
     Pure, like every renderer: the lock comes in ``options``; ``prepdeck release``
-    writes what this returns as ``published``.
+    writes what this returns as ``published``. A target's deck and its site
+    ask for the same plan one after the other, with the same (immutable) bank
+    and options: the second gets the first's, which nothing changes.
     """
+    global _last_plan
+    if _last_plan is not None and _last_plan[0] is bank and _last_plan[1] is options:
+        return _last_plan[2]
+    plan = _plan_deck(bank, options)
+    _last_plan = (bank, options, plan)
+    return plan
+
+
+def _plan_deck(bank: Bank, options: RenderOptions) -> DeckPlan:
     templates = options.templates / "anki"
     fields_env = _fields_environment(templates)
     css = _css_environment(templates).get_template("style.css").render().strip() + "\n"

@@ -105,6 +105,18 @@ def cheatsheet_html(bank: Bank, options: RenderOptions) -> str:
     return _html(bank, options, _snippets(bank, options), set())
 
 
+def layout_input(bank: Bank, options: RenderOptions) -> str:
+    """Return the HTML the sheet's layouts are made from: with the code the estimate allows, and without.
+
+    Every later layout only adds "(cont.)" labels to one of these, where the
+    layout puts breaks, so the PDF is a function of this text and the files
+    the layout reads (the cache keys the sheet by it).
+    """
+    snippets = _snippets(bank, options)
+    first = _html(bank, options, snippets, set())
+    return first + "\0" + _html(bank, options, {}, set()) if snippets else first
+
+
 def _snippets(bank: Bank, options: RenderOptions) -> dict[str, tuple[str, str]]:
     """Return each question's code for the sheet by id, or nothing when the estimate says it would not fit."""
     paper = Paper.of(options.paper)  # a ValueError for anything else

@@ -195,8 +195,16 @@ def render_flashcards(bank: Bank, stem: str, options: RenderOptions) -> Rendered
 
 
 def flashcards_html(bank: Bank, options: RenderOptions) -> str:
-    """Return the flashcard document's HTML as first laid out, with the estimated type sizes."""
+    """Return the flashcard document's HTML as first laid out, with the estimated type sizes.
+
+    Later layouts only shrink sides of this one, by what the layout measures,
+    so the PDF is a function of this text and the files the layout reads
+    (the cache keys the flashcards by it).
+    """
     return _Plan.estimate(bank, options).html(bank, options)
+
+
+layout_input = flashcards_html
 
 
 @dataclass(slots=True)

@@ -15,9 +15,12 @@ the flashcards cannot drift apart:
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
 import logging
 import mimetypes
+import os
 import re
 import warnings
 from collections.abc import Iterable, Iterator
@@ -79,24 +82,62 @@ class SafeURLFetcher(URLFetcher):
         if scheme == "data":
             # urllib's DataHandler decodes it in memory; nothing is opened.
             return super().fetch(url, headers)
-        if scheme == "file" and self.images is not None:
-            parts = urlsplit(url)
-            path = Path(url2pathname(unquote(parts.path)))
-            if parts.netloc in ("", "localhost") and path.is_relative_to(self.images[0]):
-                found = media.fetch(self.images[1], path.relative_to(self.images[0].parent).as_posix())
-                if found is not None:
-                    return URLFetcherResponse(url, found[0], {"Content-Type": found[1]})
-        if scheme == "file":
-            path = self._allowed_path(url)
-            if path is not None:
-                content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-                return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": content_type})
+        found = self.read(url) if scheme == "file" else None
+        if found is not None:
+            name, data, content_type = found
+            reads = _READS.get()
+            if reads is not None:
+                reads[name] = hashlib.sha256(data).hexdigest()
+            return URLFetcherResponse(url, data, {"Content-Type": content_type})
+        missing = self._name(url) if scheme == "file" else None
+        reads = _READS.get()
+        if reads is not None and missing is not None:
+            reads[missing] = ""  # a file that may appear later, and change the output
         log.warning(
             "refused to fetch %s: only data: URLs and files under %s are allowed",
             url,
             ", ".join(str(root) for root in self.roots),
         )
         raise RefusedURL(f"refused to fetch {url}")
+
+    def read(self, url: str) -> tuple[str, bytes, str] | None:
+        """Return a ``file:`` URL's name for :func:`recording_reads`, bytes and content type, or None.
+
+        The name does not depend on where the roots are: ``media:<path>`` for a
+        bank image or formula (below the base URL's ``media/``), else
+        ``<n>:<path>`` for a file below the ``n``-th root.
+        """
+        parts = urlsplit(url)
+        if self.images is not None and parts.netloc in ("", "localhost"):
+            path = Path(url2pathname(unquote(parts.path)))
+            if path.is_relative_to(self.images[0]):
+                relative = path.relative_to(self.images[0].parent).as_posix()
+                found = media.fetch(self.images[1], relative)
+                if found is not None:
+                    return f"media:{relative}", found[0], found[1]
+        path = self._allowed_path(url)
+        if path is None:
+            return None
+        index, root = next((n, root) for n, root in enumerate(self.roots) if path.is_relative_to(root))
+        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        return f"{index}:{path.relative_to(root).as_posix()}", path.read_bytes(), content_type
+
+    def _name(self, url: str) -> str | None:
+        """Return the name a ``file:`` URL below a root would have, whether or not the file exists."""
+        parts = urlsplit(url)
+        path = Path(os.path.normpath(url2pathname(unquote(parts.path))))
+        for index, root in enumerate(self.roots):
+            if parts.netloc in ("", "localhost") and path.is_relative_to(root):
+                return f"{index}:{path.relative_to(root).as_posix()}"
+        return None
+
+    def url(self, name: str) -> str:
+        """Return the ``file:`` URL of a name :meth:`read` gave."""
+        where, _, relative = name.partition(":")
+        if where == "media":
+            assert self.images is not None
+            return (self.images[0].parent / relative).as_uri()
+        return (self.roots[int(where)] / relative).as_uri()
 
     def _allowed_path(self, url: str) -> Path | None:
         """Return the real path of a ``file:`` URL if it is an existing file under a root."""
@@ -204,13 +245,50 @@ def figures(
     return sized
 
 
+#: While :func:`recording_reads` runs: the name and SHA-256 of every file a layout fetched.
+_READS: ContextVar[dict[str, str] | None] = ContextVar("prepdeck_reads", default=None)
+
+
+@contextlib.contextmanager
+def recording_reads() -> Iterator[dict[str, str]]:
+    """Collect what the layouts inside read beside their HTML: stylesheets, images, fonts.
+
+    Yields a dict of name (see :meth:`SafeURLFetcher.read`) to SHA-256 ("" for a
+    file below a root that was missing), filled as files are fetched;
+    :func:`current_reads` tells whether they are still the same.
+    """
+    reads: dict[str, str] = {}
+    token = _READS.set(reads)
+    try:
+        yield reads
+    finally:
+        _READS.reset(token)
+
+
+def current_reads(names: Iterable[str], *, templates: Path, content: Path) -> dict[str, str]:
+    """Return the SHA-256 of what a layout would read now under each name; "" for a file it would not get."""
+    fetcher = _fetcher(templates, content)
+    found: dict[str, str] = {}
+    for name in names:
+        try:
+            read = fetcher.read(fetcher.url(name))
+        except (OSError, ValueError):
+            read = None
+        found[name] = "" if read is None or read[0] != name else hashlib.sha256(read[1]).hexdigest()
+    return found
+
+
+def _fetcher(templates: Path, content: Path) -> SafeURLFetcher:
+    return SafeURLFetcher((templates, content), images=(templates, content))
+
+
 def layout(html: str, *, templates: Path, content: Path) -> Document:
     """Lay out ``html`` with WeasyPrint, fetching only from ``templates`` and ``content``.
 
     Relative URLs resolve against the templates directory, so a template links
     its stylesheet as ``css/name.css``.
     """
-    fetcher = SafeURLFetcher((templates, content), images=(templates, content))
+    fetcher = _fetcher(templates, content)
     base_url = templates.resolve().as_uri() + "/"
     return HTML(string=html, base_url=base_url, url_fetcher=fetcher).render()
 
@@ -266,6 +344,17 @@ def subsetting_hint() -> str | None:
         "PDFs build faster with the HarfBuzz-Subset library: install libharfbuzz-subset0 "
         "(Debian, Ubuntu) or harfbuzz (Homebrew); the files stay reproducible without it"
     )
+
+
+def engine() -> str:
+    """Return what, beside WeasyPrint's own version, decides a PDF's bytes on this machine.
+
+    Pango lays the text out; HarfBuzz-Subset, when present, subsets the fonts
+    instead of fontTools, and the two write different bytes.
+    """
+    from weasyprint.text.ffi import pango
+
+    return f"pango {pango.pango_version()}; harfbuzz-subset {subsetting_hint() is None}"
 
 
 def descendants(box) -> Iterator:
