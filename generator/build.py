@@ -17,12 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from generator.cache import CACHE_DIR, DEFAULT_MAX_BYTES, ActionCache, Outcome, engine_version, render_output
 from generator.epochs import build_epochs, source_epoch
 from generator.errors import GeneratorError, Problem, Problems
 from generator.load import load_content
 from generator.lock import read_lock
 from generator.model import Artifact, Bank, CardSize, Duplex, OutputKind, Paper, Selection
-from generator.render import RENDERERS, Rendered, RenderOptions, renderer
+from generator.render import RENDERERS, RenderOptions, renderer
 from generator.select import check_selection, describe, select_questions
 from generator.theme import builtin_templates, themed
 from generator.validate import check_code_width, validate_content
@@ -124,6 +125,16 @@ class BuildRequest:
     clean: bool = False  # remove this bank's outputs in ``out`` that this build did not write
     epoch: int | None = None  # None: see build_epochs()
     jobs: int | None = None  # parallel renders; None: one per core
+    cache: Path | None = None  # the action cache's folder; None: ``out/.cache``
+    use_cache: bool = True  # False: render every output, and neither read nor fill the cache
+    cache_size: int = DEFAULT_MAX_BYTES  # bytes; the least recently used entries go beyond it
+
+    @property
+    def cache_dir(self) -> Path | None:
+        """Return the cache folder this build uses, or None without a cache."""
+        if not self.use_cache:
+            return None
+        return Path(self.out) / CACHE_DIR if self.cache is None else Path(self.cache)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +148,10 @@ class BuildReport:
     seconds: float
     removed: tuple[Path, ...] = ()
     hints: tuple[str, ...] = ()  # advice about the machine, e.g. a library that makes builds faster
+    # Each output (a file, or a site's folder) by name, as rendered by this build or taken from the cache.
+    rendered: tuple[str, ...] = ()
+    reused: tuple[str, ...] = ()
+    damaged: tuple[str, ...] = ()  # outputs whose cache entry failed its checksum, and were rendered
 
 
 def build(request: BuildRequest, progress: Callable[[str], None] | None = None) -> BuildReport:
@@ -166,14 +181,17 @@ def _build(
     started = time.perf_counter()
     options = render_options(request, checked.bank, templates)
     kinds = [kind for kind in OutputKind if kind in request.outputs]
-    jobs = [Job(kind, target, options) for target in targets for kind in kinds]
+    cache = request.cache_dir
+    store = None if cache is None else (cache, request.cache_size)
+    jobs = [Job(kind, target, options, store) for target in targets for kind in kinds]
     progress(
         f"validated {len(checked.bank.questions)} questions in {time.perf_counter() - started:.1f} s; "
         f"rendering {len(jobs)} files"
     )
     checkpoint("validated")
     with locked(Path(request.out)) as lock:
-        results = render_all(jobs, request.jobs, progress, inherited=(lock,))
+        outcomes = render_all(jobs, request.jobs, progress, inherited=(lock,))
+        results = [outcome.rendered for outcome in outcomes]
         checkpoint("rendered")
         artifacts: list[Artifact] = [
             dataclasses.replace(a, name=sized_name(a.name, request.paper, request.card_size))
@@ -200,10 +218,28 @@ def _build(
             problems.raise_if_errors(strict=True)
         files = write_artifacts(Path(request.out), artifacts)
         removed = record_outputs(Path(request.out), checked.bank.id, artifacts, clean=request.clean)
+        if cache is not None:
+            keep(ActionCache(cache, request.cache_size), outcomes)
+    names = [sized_name(outcome.name, request.paper, request.card_size) for outcome in outcomes]
+    rendered = tuple(name for name, outcome in zip(names, outcomes, strict=True) if not outcome.reused)
+    reused = tuple(name for name, outcome in zip(names, outcomes, strict=True) if outcome.reused)
+    damaged = tuple(name for name, outcome in zip(names, outcomes, strict=True) if outcome.damaged)
     log.info("wrote %d files to %s", len(files), request.out)
+    log.info("rendered %d outputs, reused %d from the cache", len(rendered), len(reused))
+    for name in damaged:
+        log.info("the cache entry of %s was damaged; it was rendered again", name)
     seconds = time.perf_counter() - started
     return BuildReport(
-        tuple(files), tuple(targets), tuple(warnings), options.epoch, seconds, tuple(removed), hints(jobs)
+        tuple(files),
+        tuple(targets),
+        tuple(warnings),
+        options.epoch,
+        seconds,
+        tuple(removed),
+        hints(jobs),
+        rendered=rendered,
+        reused=reused,
+        damaged=damaged,
     )
 
 
@@ -226,35 +262,53 @@ def render_options(request: BuildRequest, bank: Bank, templates: Path) -> Render
 
 @dataclass(frozen=True, slots=True)
 class Job:
-    """One output to render: an output kind for one target."""
+    """One output to render: an output kind for one target, and the cache (folder, size bound) if any."""
 
     kind: OutputKind
     target: Target
     options: RenderOptions
+    cache: tuple[Path, int] | None = None
 
 
-def render_job(job: Job) -> Rendered:
-    """Render one job (in this process or a worker)."""
-    return renderer(job.kind)(job.target.bank, job.target.stem, job.options)
+def render_job(job: Job) -> Outcome:
+    """Render one job, or take it from the cache (in this process or a worker)."""
+    cache = None if job.cache is None else ActionCache(*job.cache)
+    return render_output(job.kind, renderer(job.kind), job.target.bank, job.target.stem, job.options, cache)
+
+
+def keep(cache: ActionCache, outcomes: list[Outcome]) -> None:
+    """Store what this build rendered in ``cache``, then bring the cache within its bound.
+
+    Only a build that wrote its outputs gets here: a failed build leaves the
+    cache as it was (but for damaged entries, which are gone).
+    """
+    for outcome in outcomes:
+        if outcome.entry is not None:
+            cache.put(*outcome.entry)
+    cache.evict()
 
 
 def render_all(
     jobs: list[Job], workers: int | None, progress: Callable[[str], None], inherited: tuple[int, ...] = ()
-) -> list[Rendered]:
+) -> list[Outcome]:
     """Render every job, the slow ones (PDFs) in worker processes when there is more than one core.
 
-    The renderers are imported here, once, so forked workers inherit them.
-    ``inherited`` are descriptors the workers must close (the output directory's lock).
+    The renderers are imported here, once, so forked workers inherit them, and
+    so is the cache's engine version. ``inherited`` are descriptors the workers
+    must close (the output directory's lock).
     """
     for kind in {job.kind for job in jobs}:
         renderer(kind)
-    finished = 0
+    if any(job.cache is not None for job in jobs):
+        engine_version()
+    finished = reused = 0
 
-    def done(index: int, rendered: Rendered) -> None:
-        nonlocal finished
+    def done(index: int, outcome: Outcome) -> None:
+        nonlocal finished, reused
         finished += 1
-        names = ", ".join(dict.fromkeys(a.name.split("/")[0] for a in rendered.artifacts))
-        progress(f"rendered {finished}/{len(jobs)} files: {names}")
+        reused += outcome.reused
+        counts = f"{finished - reused} rendered, {reused} reused"
+        progress(f"{finished}/{len(jobs)} files ({counts}): {outcome.name}")
 
     return run_all(
         jobs,

@@ -34,14 +34,14 @@ import sys
 import tempfile
 import time
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
 from generator.errors import Problem, Severity
 from generator.model import Artifact, Bank, Location, OutputKind
-from generator.render import Rendered, RenderOptions
+from generator.render import Rendered, Renderer, RenderOptions, recording_reads, renderer_input
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +54,6 @@ CACHE_DIR = ".cache"
 
 #: The default size bound in bytes.
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
-
-Renderer = Callable[[Bank, str, RenderOptions], Rendered]
 
 _MAGIC = b"prepdeck-cache\x00\x01"
 _HEADER = struct.Struct(">32sQ")  # SHA-256 of the body, length of the body
@@ -295,6 +293,11 @@ class Outcome:
     damaged: bool = False
     entry: tuple[str, Entry] | None = None
 
+    @property
+    def name(self) -> str:
+        """Return the output's file name, or its folder's for a site."""
+        return self.rendered.artifacts[0].name.split("/")[0]
+
 
 def render_output(
     kind: OutputKind,
@@ -306,71 +309,54 @@ def render_output(
 ) -> Outcome:
     """Return one output of ``kind``: from ``cache`` when its key and inputs hold, else from ``render``.
 
-    The key of each kind is what its renderer consumes: a PDF's layout HTML
-    (``layout_input``) and the page options, with the files its layout read
-    checked one by one; a deck's note set (``anki.note_set``); a site's page set
-    (the site renders in milliseconds, so an unchanged one only counts as
-    reused). Without a cache, the output is rendered.
+    The key is what the renderer consumes (``render.renderer_input``: a PDF's
+    layout HTML, a deck's note set), the output's name, options and epoch, and
+    :func:`engine_version`; an entry also holds only while every file the
+    render read is unchanged. An output without such an input (the site, which
+    renders in milliseconds) is rendered, and keyed by its own bytes: an
+    unchanged one counts as reused. Without a cache, the output is rendered.
     """
     if cache is None:
         return Outcome(render(bank, stem, options))
     damaged_before = len(cache.damaged)
-    common = (kind.value, stem, str(options.epoch), engine_version())
-    if kind is OutputKind.ANKI:
-        outcome = _deck(render, bank, stem, options, cache, common)
-    elif kind is OutputKind.SITE:
-        outcome = _site(render, bank, stem, options, cache, common)
+    common = (
+        kind.value,
+        stem,
+        str(options.epoch),
+        str(options.paper),
+        str(options.card_size),
+        str(options.duplex),
+        repr(options.back_offset),
+        engine_version(),
+    )
+    consumed = renderer_input(kind)
+    if consumed is None:
+        rendered = render(bank, stem, options)
+        key = digest(*common, *(part for a in rendered.artifacts for part in (a.name, a.data)))
+        reused = cache.get(key) is not None
+        outcome = Outcome(rendered, reused=reused, entry=None if reused else (key, Entry(())))
     else:
-        outcome = _pdf(kind, render, bank, stem, options, cache, common)
-    if len(cache.damaged) > damaged_before:
-        outcome = dataclasses.replace(outcome, damaged=True)
-    return outcome
+        outcome = _keyed(render, bank, stem, options, cache, digest(*common, consumed(bank, options)))
+    return dataclasses.replace(outcome, damaged=len(cache.damaged) > damaged_before)
 
 
-def _deck(
-    render: Renderer, bank: Bank, stem: str, options: RenderOptions, cache: ActionCache, common: tuple
+def _keyed(
+    render: Renderer, bank: Bank, stem: str, options: RenderOptions, cache: ActionCache, key: str
 ) -> Outcome:
-    from generator.render import anki
-
-    plan = anki.plan_deck(bank, options)  # the renderer gets the same plan again
-    key = digest(*common, anki.note_set(plan))
     entry = cache.get(key)
-    if entry is not None:
-        return Outcome(Rendered(entry.artifacts, tuple(plan.warnings)), reused=True)
-    rendered = render(bank, stem, options)
-    return Outcome(rendered, entry=(key, Entry(rendered.artifacts)))
-
-
-def _site(
-    render: Renderer, bank: Bank, stem: str, options: RenderOptions, cache: ActionCache, common: tuple
-) -> Outcome:
-    rendered = render(bank, stem, options)
-    key = digest(*common, *(part for a in rendered.artifacts for part in (a.name, a.data)))
-    if cache.get(key) is not None:
-        return Outcome(rendered, reused=True)
-    return Outcome(rendered, entry=(key, Entry(())))  # the page set is the key; the pages are in hand
-
-
-def _pdf(
-    kind: OutputKind,
-    render: Renderer,
-    bank: Bank,
-    stem: str,
-    options: RenderOptions,
-    cache: ActionCache,
-    common: tuple,
-) -> Outcome:
-    from generator.render import cheatsheet, flashcards, pdf
-
-    layout_input = cheatsheet.layout_input if kind is OutputKind.CHEATSHEET else flashcards.layout_input
-    page = (options.paper, options.card_size, options.duplex, repr(options.back_offset), pdf.engine())
-    key = digest(*common, *page, layout_input(bank, options))
-    entry = cache.get(key)
-    roots = {"templates": options.templates, "content": bank.root}
-    if entry is not None and pdf.current_reads(dict(entry.inputs), **roots) == dict(entry.inputs):
+    if entry is not None and _reads_hold(entry, options.templates, bank.root):
         locations = {q.id: q.location for q in bank.questions}
         return Outcome(Rendered(entry.artifacts, load_warnings(entry.warnings, locations)), reused=True)
-    with pdf.recording_reads() as reads:
+    with recording_reads() as reads:
         rendered = render(bank, stem, options)
     kept = store_warnings(rendered.warnings, {q.location: q.id for q in bank.questions})
     return Outcome(rendered, entry=(key, Entry(rendered.artifacts, tuple(sorted(reads.items())), kept)))
+
+
+def _reads_hold(entry: Entry, templates: Path, content: Path) -> bool:
+    """Return True if every file the entry's render read is still what it read."""
+    if not entry.inputs:
+        return True
+    from generator.render.pdf import current_reads  # only layouts read files (and need WeasyPrint)
+
+    return current_reads(dict(entry.inputs), templates=templates, content=content) == dict(entry.inputs)

@@ -20,6 +20,7 @@ import click
 
 from generator import __version__, logs
 from generator.build import BuildRequest, build, calibrate, check, select_subset
+from generator.cache import DEFAULT_MAX_BYTES
 from generator.errors import GeneratorError, Problem, UsageError
 from generator.model import CardSize, Difficulty, Duplex, OutputKind, Paper, Rarity, Selection
 from generator.scaffold import init_bank
@@ -424,6 +425,22 @@ def _human_size(size: float) -> str:
     help="Also remove this bank's outputs in OUT that this build did not write "
     "(only files an earlier prepdeck build made and nobody changed since).",
 )
+@click.option(
+    "--cache",
+    "cache_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="DIR",
+    help="Keep rendered outputs here and reuse those whose input is unchanged (default: OUT/.cache).",
+)
+@click.option("--no-cache", is_flag=True, help="Render every output; neither read nor fill the cache.")
+@click.option(
+    "--cache-size",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_BYTES // 2**20,
+    show_default=True,
+    metavar="MB",
+    help="Bound on the cache; the entries used least recently go first.",
+)
 @verbose_option
 @handle_errors
 def build_command(
@@ -445,11 +462,16 @@ def build_command(
     strict,
     theme,
     clean,
+    cache_dir,
+    no_cache,
+    cache_size,
 ) -> None:
     """Build Anki decks, cheat sheets and flashcards into the output directory.
 
     With no selection, builds the whole bank and every named subset. Nothing
-    in OUT changes unless the whole build succeeds.
+    in OUT changes unless the whole build succeeds. An output whose input did
+    not change since an earlier build is taken from the cache and its file
+    left as it is.
 
     \b
     Examples:
@@ -459,6 +481,7 @@ def build_command(
       prepdeck build --only flashcards --paper letter --duplex short --back-offset 0.5,-1
       prepdeck build --templates mytheme --clean
       prepdeck build --calibrate --paper letter --duplex short
+      prepdeck build --no-cache
     """
     request = BuildRequest(
         content=content,
@@ -474,6 +497,9 @@ def build_command(
         strict=strict,
         theme=theme,
         clean=clean,
+        cache=cache_dir,
+        use_cache=not no_cache,
+        cache_size=cache_size * 2**20,
     )
     if calibrate_only:
         report = calibrate(request)
@@ -507,10 +533,14 @@ def build_command(
     total = sum(size for sizes in outputs.values() for size in sizes)
     for path in report.removed:
         click.echo(f"  removed {path}")
+    for name in report.damaged:
+        click.echo(
+            f"prepdeck: warning: the cache entry of {name} was damaged; it was rendered again", err=True
+        )
     counts = ", ".join(f"{t.stem}: {len(t.bank.questions)}" for t in report.targets)
     click.echo(
-        f"wrote {_count(len(outputs), 'file')} ({_human_size(total)}) in {report.seconds:.1f} s "
-        f"[questions per deck: {counts}]"
+        f"built {_count(len(outputs), 'file')} ({_human_size(total)}) in {report.seconds:.1f} s, "
+        f"{len(report.rendered)} rendered, {len(report.reused)} reused [questions per deck: {counts}]"
     )
     for hint in report.hints:
         click.echo(f"prepdeck: hint: {hint}", err=True)

@@ -35,6 +35,7 @@ from click.testing import CliRunner
 import generator.build as build_module
 import generator.write as write_module
 from generator.build import BuildRequest, build
+from generator.cache import CACHE_DIR
 from generator.cli import main
 from generator.errors import GeneratorError
 from generator.model import OutputKind
@@ -52,9 +53,14 @@ def two_target_bank(root: Path) -> Path:
     return write_bank(root, bank=header(subsets=[{"name": "hard", "difficulty": ["hard"]}]))
 
 
+def built(directory: Path) -> dict[str, bytes]:
+    """Return every file below ``directory`` with its bytes, but the build cache's (not an output)."""
+    return {name: data for name, data in snapshot(directory).items() if not name.startswith(f"{CACHE_DIR}/")}
+
+
 def state(directory: Path) -> dict[str, tuple[bytes, int]]:
-    """Return every file below ``directory`` with its bytes and inode."""
-    return {name: (data, (directory / name).stat().st_ino) for name, data in snapshot(directory).items()}
+    """Return every output below ``directory`` with its bytes and inode."""
+    return {name: (data, (directory / name).stat().st_ino) for name, data in built(directory).items()}
 
 
 @pytest.fixture(scope="module")
@@ -262,7 +268,7 @@ def test_a_failure_among_the_renames_puts_every_earlier_output_back(fail_at, err
     if isinstance(error, OSError):
         assert "No space left on device" in str(caught.value)
         assert f"{out} is unchanged" in str(caught.value)
-    assert snapshot(out) == {name: data for name, (data, _) in before.items()}
+    assert built(out) == {name: data for name, (data, _) in before.items()}
     assert leftovers(out) == []
 
 
@@ -528,7 +534,7 @@ def busy_bank(tmp_path_factory) -> tuple[Path, Path, dict[str, bytes]]:
         [str(PREPDECK), "build", "--content", str(content), "--out", str(root / "expected")],
         check=True, capture_output=True, env={**os.environ, "SOURCE_DATE_EPOCH": str(LATER)}, timeout=300,
     )  # fmt: skip
-    return content, root / "earlier", snapshot(root / "expected")
+    return content, root / "earlier", built(root / "expected")
 
 
 @pytest.fixture
@@ -586,7 +592,7 @@ def test_sigterm_at_each_checkpoint_leaves_all_old_or_all_new_outputs(point: str
         assert state(busy.out) == busy.before
     else:
         assert "interrupted" not in output
-        assert snapshot(busy.out) == busy.completed
+        assert built(busy.out) == busy.completed
     assert leftovers(busy.out) == []
 
 
@@ -613,7 +619,7 @@ def test_sigkill_at_a_checkpoint_loses_nothing_and_the_next_build_recovers(point
     code, _ = interrupt(busy, point, signal.SIGKILL)
 
     assert code == -signal.SIGKILL
-    after = snapshot(busy.out)
+    after = built(busy.out)
     outputs = {name for name in after if not name.startswith(".prepdeck")}
     assert outputs == set(busy.before)
     changed = {name for name in outputs if after[name] != busy.before[name][0]}
@@ -625,7 +631,7 @@ def test_sigkill_at_a_checkpoint_loses_nothing_and_the_next_build_recovers(point
     build(BuildRequest(content=busy.content, out=busy.out, epoch=LATER, jobs=2))
 
     assert leftovers(busy.out) == []
-    assert snapshot(busy.out) == busy.completed
+    assert built(busy.out) == busy.completed
 
 
 @pytest.mark.slow
@@ -653,7 +659,7 @@ def test_a_second_build_into_the_same_directory_fails_fast_and_the_first_complet
         "prepdeck: 1 error",
     ]
     assert code == 0, first.output
-    assert snapshot(out) == completed
+    assert built(out) == completed
     assert leftovers(out) == []
 
 
@@ -672,7 +678,7 @@ def test_a_build_under_another_start_method_writes_the_same_bytes(method: str, b
 
     assert code == 0, running.output
     assert "Traceback" not in running.output
-    assert snapshot(busy.out) == busy.completed
+    assert built(busy.out) == busy.completed
     assert leftovers(busy.out) == []
 
 

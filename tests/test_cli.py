@@ -248,15 +248,20 @@ def test_a_build_reports_progress_to_a_callback_and_only_a_summary_to_logs(bank:
     first = re.match(r"validated (\d+) questions in [\d.]+ s; rendering (\d+) files$", messages[0])
     assert first, messages[0]
     total = int(first.group(2))
-    assert [m.split(" files")[0] for m in messages[1:]] == [
-        f"rendered {n}/{total}" for n in range(1, total + 1)
-    ]
+    assert [m.split(" (")[0] for m in messages[1:]] == [f"{n}/{total} files" for n in range(1, total + 1)]
+    assert messages[-1].startswith(f"{total}/{total} files ({total} rendered, 0 reused): ")
 
-    # Not a terminal (a CI log): no progress lines, one summary with files, sizes and time.
+    # Not a terminal (a CI log): no progress lines, one summary with files, sizes, time and the cache.
     result = run("build", "--content", str(bank), "--out", str(tmp_path / "log"))
     assert result.exit_code == 0
-    assert "rendered " not in result.output + result.stderr
-    assert re.search(rf"^wrote {total} files \(\d+\.\d KB\) in \d+\.\d s", result.output, flags=re.M)
+    assert not re.search(r"\d+/\d+ files", result.output + result.stderr)
+    summary = rf"^built {total} files \(\d+\.\d KB\) in \d+\.\d s, {total} rendered, 0 reused \["
+    assert re.search(summary, result.output, flags=re.M)
+
+    # Again, unchanged: every output comes from the cache, and the progress says so.
+    messages.clear()
+    build(BuildRequest(content=bank, out=tmp_path / "progress", epoch=1_700_000_000, jobs=1), messages.append)
+    assert messages[-1].startswith(f"{total}/{total} files (0 rendered, {total} reused): ")
 
 
 def test_every_card_size_and_paper_the_cli_offers_has_its_geometry():
@@ -297,7 +302,7 @@ def test_a_build_prints_its_files_its_summary_and_one_hint_but_no_library_logs(v
 
     assert result.returncode == 0, result.stderr
     *files, summary = result.stdout.splitlines()
-    assert summary.startswith(f"wrote {len(files)} files") and len(files) >= 6  # two targets' decks and PDFs
+    assert summary.startswith(f"built {len(files)} files") and len(files) >= 6  # two targets' decks and PDFs
     hint = (
         "prepdeck: hint: PDFs build faster with the HarfBuzz-Subset library: install libharfbuzz-subset0 "
         "(Debian, Ubuntu) or harfbuzz (Homebrew); the files stay reproducible without it"

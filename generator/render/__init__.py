@@ -3,13 +3,16 @@
 Each renderer is ``render_x(bank, stem, options) -> Rendered``. It reads
 templates but never writes to disk or reads the clock: every date comes from
 ``options.epoch``, so two builds of the same input are byte-identical.
-:data:`RENDERERS` says which renderer makes which output; a new kind is a new row there.
+:data:`RENDERERS` says which renderer makes which output, and what its input
+is (what the build's cache keys it by); a new kind is a new row there.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,13 +62,21 @@ class RendererEntry:
     module: str
     function: str
     slow: bool  # seconds per file (a PDF layout): worth a worker process
+    # A function of the module, ``(bank, options) -> str | bytes``, giving exactly what the
+    # renderer turns into bytes (a PDF's HTML, a deck's notes); None: the output is cheap,
+    # and is its own key.
+    input: str | None = None
 
 
 #: The one table from output kind to renderer.
 RENDERERS: dict[OutputKind, RendererEntry] = {
-    OutputKind.ANKI: RendererEntry("generator.render.anki", "render_deck", slow=False),
-    OutputKind.CHEATSHEET: RendererEntry("generator.render.cheatsheet", "render_cheatsheet", slow=True),
-    OutputKind.FLASHCARDS: RendererEntry("generator.render.flashcards", "render_flashcards", slow=True),
+    OutputKind.ANKI: RendererEntry("generator.render.anki", "render_deck", slow=False, input="deck_input"),
+    OutputKind.CHEATSHEET: RendererEntry(
+        "generator.render.cheatsheet", "render_cheatsheet", slow=True, input="layout_input"
+    ),
+    OutputKind.FLASHCARDS: RendererEntry(
+        "generator.render.flashcards", "render_flashcards", slow=True, input="layout_input"
+    ),
     OutputKind.SITE: RendererEntry("generator.render.site", "render_site", slow=False),
 }
 
@@ -74,3 +85,35 @@ def renderer(kind: OutputKind) -> Renderer:
     """Return the render function for an output kind, importing its module on first use."""
     entry = RENDERERS[kind]
     return getattr(importlib.import_module(entry.module), entry.function)
+
+
+def renderer_input(kind: OutputKind) -> Callable[[Bank, RenderOptions], str | bytes] | None:
+    """Return the function giving what the renderer of ``kind`` consumes, or None (see ``RendererEntry``)."""
+    entry = RENDERERS[kind]
+    return None if entry.input is None else getattr(importlib.import_module(entry.module), entry.input)
+
+
+#: While :func:`recording_reads` runs: the name and SHA-256 of every file a renderer read beside its input.
+_READS: ContextVar[dict[str, str] | None] = ContextVar("prepdeck_reads", default=None)
+
+
+@contextlib.contextmanager
+def recording_reads() -> Iterator[dict[str, str]]:
+    """Collect what the renders inside read beside their input: stylesheets, images, fonts.
+
+    Yields a dict of name to SHA-256 ("" for a file that was missing), filled
+    through :func:`note_read` (the PDF renderers' URL fetcher calls it).
+    """
+    reads: dict[str, str] = {}
+    token = _READS.set(reads)
+    try:
+        yield reads
+    finally:
+        _READS.reset(token)
+
+
+def note_read(name: str, digest: str) -> None:
+    """Record that a render read the file ``name`` with SHA-256 ``digest`` ("": missing), if recording."""
+    reads = _READS.get()
+    if reads is not None:
+        reads[name] = digest

@@ -189,8 +189,13 @@ def render_deck(bank: Bank, stem: str, options: RenderOptions) -> Rendered:
     return package(plan_deck(bank, options), stem, options.epoch)
 
 
+def deck_input(bank: Bank, options: RenderOptions) -> bytes:
+    """Return the note set the deck is packed from (the build's cache keys the deck by it)."""
+    return note_set(plan_deck(bank, options))
+
+
 def note_set(plan: DeckPlan) -> bytes:
-    """Return everything of ``plan`` that reaches the package, as bytes: what the deck's cache key hashes.
+    """Return everything of ``plan`` that reaches the package, as bytes.
 
     Decks, note types (fields, card templates, CSS), every note's GUID, fields,
     tags, position and time, the tombstones, and each media file's hash.

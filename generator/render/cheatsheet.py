@@ -106,15 +106,17 @@ def cheatsheet_html(bank: Bank, options: RenderOptions) -> str:
 
 
 def layout_input(bank: Bank, options: RenderOptions) -> str:
-    """Return the HTML the sheet's layouts are made from: with the code the estimate allows, and without.
+    """Return what the sheet's layouts consume: the layout engine, and the HTML with code and without.
 
     Every later layout only adds "(cont.)" labels to one of these, where the
     layout puts breaks, so the PDF is a function of this text and the files
-    the layout reads (the cache keys the sheet by it).
+    the layout reads (the build's cache keys the sheet by it).
     """
     snippets = _snippets(bank, options)
-    first = _html(bank, options, snippets, set())
-    return first + "\0" + _html(bank, options, {}, set()) if snippets else first
+    html = [_html(bank, options, snippets, set())]
+    if snippets:
+        html.append(_html(bank, options, {}, set()))
+    return "\0".join([pdf.engine(), *html])
 
 
 def _snippets(bank: Bank, options: RenderOptions) -> dict[str, tuple[str, str]]:

@@ -195,16 +195,18 @@ def render_flashcards(bank: Bank, stem: str, options: RenderOptions) -> Rendered
 
 
 def flashcards_html(bank: Bank, options: RenderOptions) -> str:
-    """Return the flashcard document's HTML as first laid out, with the estimated type sizes.
-
-    Later layouts only shrink sides of this one, by what the layout measures,
-    so the PDF is a function of this text and the files the layout reads
-    (the cache keys the flashcards by it).
-    """
+    """Return the flashcard document's HTML as first laid out, with the estimated type sizes."""
     return _Plan.estimate(bank, options).html(bank, options)
 
 
-layout_input = flashcards_html
+def layout_input(bank: Bank, options: RenderOptions) -> str:
+    """Return what the flashcards' layouts consume: the layout engine, and the first layout's HTML.
+
+    Later layouts only shrink sides of this one, by what the layout measures,
+    so the PDF is a function of this text and the files the layout reads
+    (the build's cache keys the flashcards by it).
+    """
+    return f"{pdf.engine()}\0{flashcards_html(bank, options)}"
 
 
 @dataclass(slots=True)

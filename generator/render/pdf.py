@@ -15,7 +15,6 @@ the flashcards cannot drift apart:
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import logging
@@ -39,7 +38,7 @@ from weasyprint.document import Document
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from generator.model import COLOUR, Paper
-from generator.render import markup, media
+from generator.render import markup, media, note_read
 
 log = logging.getLogger(__name__)
 
@@ -85,14 +84,11 @@ class SafeURLFetcher(URLFetcher):
         found = self.read(url) if scheme == "file" else None
         if found is not None:
             name, data, content_type = found
-            reads = _READS.get()
-            if reads is not None:
-                reads[name] = hashlib.sha256(data).hexdigest()
+            note_read(name, hashlib.sha256(data).hexdigest())
             return URLFetcherResponse(url, data, {"Content-Type": content_type})
         missing = self._name(url) if scheme == "file" else None
-        reads = _READS.get()
-        if reads is not None and missing is not None:
-            reads[missing] = ""  # a file that may appear later, and change the output
+        if missing is not None:
+            note_read(missing, "")  # a file that may appear later, and change the output
         log.warning(
             "refused to fetch %s: only data: URLs and files under %s are allowed",
             url,
@@ -101,7 +97,7 @@ class SafeURLFetcher(URLFetcher):
         raise RefusedURL(f"refused to fetch {url}")
 
     def read(self, url: str) -> tuple[str, bytes, str] | None:
-        """Return a ``file:`` URL's name for :func:`recording_reads`, bytes and content type, or None.
+        """Return a ``file:`` URL's name (for ``render.note_read``), bytes and content type, or None.
 
         The name does not depend on where the roots are: ``media:<path>`` for a
         bank image or formula (below the base URL's ``media/``), else
@@ -245,28 +241,11 @@ def figures(
     return sized
 
 
-#: While :func:`recording_reads` runs: the name and SHA-256 of every file a layout fetched.
-_READS: ContextVar[dict[str, str] | None] = ContextVar("prepdeck_reads", default=None)
-
-
-@contextlib.contextmanager
-def recording_reads() -> Iterator[dict[str, str]]:
-    """Collect what the layouts inside read beside their HTML: stylesheets, images, fonts.
-
-    Yields a dict of name (see :meth:`SafeURLFetcher.read`) to SHA-256 ("" for a
-    file below a root that was missing), filled as files are fetched;
-    :func:`current_reads` tells whether they are still the same.
-    """
-    reads: dict[str, str] = {}
-    token = _READS.set(reads)
-    try:
-        yield reads
-    finally:
-        _READS.reset(token)
-
-
 def current_reads(names: Iterable[str], *, templates: Path, content: Path) -> dict[str, str]:
-    """Return the SHA-256 of what a layout would read now under each name; "" for a file it would not get."""
+    """Return the SHA-256 of what a layout would read now under each name (see ``render.recording_reads``).
+
+    "" for a file it would not get.
+    """
     fetcher = _fetcher(templates, content)
     found: dict[str, str] = {}
     for name in names:
