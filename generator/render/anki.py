@@ -132,7 +132,7 @@ _WHITESPACE = re.compile(r"\s+")
 # field reference or a cloze, "}}" closes one, "::" separates a cloze's hint,
 # "[sound:…]" plays media; \x1f separates fields in the database. HTML character
 # references display the same and mean nothing to Anki.
-_ANKI_SYNTAX = str.maketrans({"{": "&#123;", "}": "&#125;", "[": "&#91;", "\x1f": "\ufffd"})
+_ANKI_SYNTAX = (("{", "&#123;"), ("}", "&#125;"), ("[", "&#91;"), ("\x1f", "\ufffd"))
 
 
 def stable_id(*parts: str) -> int:
@@ -779,8 +779,16 @@ class _AnkiSyntax(Markup):
 
 
 def _anki_escape(html: str) -> str:
-    """Return HTML in which no character sequence means anything to Anki's templates."""
-    return html.translate(_ANKI_SYNTAX).replace("::", ":&#58;")
+    """Return HTML in which no character sequence means anything to Anki's templates.
+
+    One ``replace`` per character that is there: ``str.translate`` with a
+    table looks every character up in Python, and was a tenth of a deck's time.
+    No replacement holds a character replaced after it, so the order is free.
+    """
+    for char, entity in _ANKI_SYNTAX:
+        if char in html:
+            html = html.replace(char, entity)
+    return html.replace("::", ":&#58;") if "::" in html else html
 
 
 def _html(html: Markup) -> str:
@@ -797,7 +805,8 @@ def _finalize(value: object) -> object:
     """Escape every template expression for HTML and for Anki, except cloze deletions."""
     if isinstance(value, _AnkiSyntax):
         return value
-    return Markup(_anki_escape(str(escape(value))))
+    html = str(value) if isinstance(value, Markup) else str(escape(value))  # escaping HTML is a no-op
+    return Markup(_anki_escape(html))
 
 
 #: The key term of a key point: its first bold span, else its first code span.

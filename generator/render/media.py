@@ -456,6 +456,8 @@ def flatten(root: Path, html: str, files: dict[str, bytes]) -> str:
     vanish on the dark card. The picture stays the ``src``, which Anki's media
     check and a browser without masks use.
     """
+    if 'class="prepdeck-' not in html:  # no image, no formula: most fields
+        return html
 
     def replace_tag(match: re.Match[str]) -> str:
         name, data = _file(root, match.group(3))
