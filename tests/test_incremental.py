@@ -10,7 +10,9 @@ a build without a cache makes.
 
 from __future__ import annotations
 
+import io
 import shutil
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -232,3 +234,25 @@ def test_make_clean_removes_the_cache():
     clean = makefile.split("\nclean:", 1)[1].split("\n\n", 1)[0]
     assert "rm -rf $(OUT)" in clean  # the build's output folder, and the cache inside it
     assert BuildRequest(out=Path("build")).cache_dir == Path("build") / CACHE_DIR
+
+
+def test_a_template_edited_between_two_builds_in_one_process_is_compiled_again(tmp_path: Path):
+    from factories import make_bank
+
+    from generator.render import RenderOptions
+    from generator.render.anki import render_deck
+
+    templates = tmp_path / "templates"
+    shutil.copytree(TEMPLATES, templates)
+    bank = make_bank()
+
+    def collection() -> bytes:
+        options = RenderOptions(templates=templates, epoch=EPOCH)  # each build makes its own
+        with zipfile.ZipFile(io.BytesIO(render_deck(bank, "deck", options).artifacts[0].data)) as archive:
+            return archive.read("collection.anki2")
+
+    before = collection()
+    key_points = templates / "anki" / "fields" / "key-points.html"
+    key_points.write_text(key_points.read_text(encoding="utf-8").replace("<details", "<details data-edited"))
+    after = collection()
+    assert b"data-edited" in after and b"data-edited" not in before

@@ -32,6 +32,7 @@ ids below are stable anyway, for older importers.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import itertools
@@ -40,6 +41,7 @@ import logging
 import os
 import re
 import sqlite3
+import stat
 import tempfile
 import zipfile
 from collections.abc import Iterator, Mapping, Sequence
@@ -280,14 +282,11 @@ def plan_deck(bank: Bank, options: RenderOptions) -> DeckPlan:
 
 
 def _plan_deck(bank: Bank, options: RenderOptions) -> DeckPlan:
-    templates = options.templates / "anki"
-    fields_env = _fields_environment(templates)
-    css = _css_environment(templates).get_template("style.css").render().strip() + "\n"
+    fields_env, css_env, cards = _environments(options.templates / "anki", _signature(options.templates))
+    css = css_env.get_template("style.css").render().strip() + "\n"
     models = {
-        QUESTION_NOTETYPE: _model(
-            bank, QUESTION_NOTETYPE, QUESTION_FIELDS, QUESTION_TEMPLATE, templates, css
-        ),
-        CLOZE_NOTETYPE: _model(bank, CLOZE_NOTETYPE, CLOZE_FIELDS, CLOZE_TEMPLATE, templates, css),
+        QUESTION_NOTETYPE: _model(bank, QUESTION_NOTETYPE, QUESTION_FIELDS, QUESTION_TEMPLATE, cards, css),
+        CLOZE_NOTETYPE: _model(bank, CLOZE_NOTETYPE, CLOZE_FIELDS, CLOZE_TEMPLATE, cards, css),
     }
     lock = options.lock
     changed = options.epoch if options.changed_epoch is None else options.changed_epoch
@@ -542,10 +541,9 @@ def _tombstones(
 
 
 def _model(
-    bank: Bank, kind: str, fields: Sequence[str], template: str, templates: Path, css: str
+    bank: Bank, kind: str, fields: Sequence[str], template: str, cards: jinja2.Environment, css: str
 ) -> genanki.Model:
     """Return the bank's question or cloze note type; card HTML comes from ``cards/<kind>-*.html``."""
-    cards = _cards_environment(templates)
     return genanki.Model(
         notetype_id(bank, kind),
         f"{bank.title} ({kind})",
@@ -837,6 +835,28 @@ def _cloze(item: object, number: int, hint: str = "") -> _AnkiSyntax:
 
 
 # --- Templates ------------------------------------------------------------------------------
+
+
+def _signature(templates: Path) -> tuple[tuple[str, int, int], ...]:
+    """Return the name, size and time of every file below ``templates``: what compiled templates depend on."""
+    found = []
+    for path in templates.rglob("*"):
+        info = path.stat()
+        if stat.S_ISREG(info.st_mode):
+            found.append((path.relative_to(templates).as_posix(), info.st_size, info.st_mtime_ns))
+    return tuple(sorted(found))
+
+
+@functools.lru_cache(maxsize=4)
+def _environments(
+    templates: Path, signature: tuple[tuple[str, int, int], ...]
+) -> tuple[jinja2.Environment, jinja2.Environment, jinja2.Environment]:
+    """Return the field, CSS and card-template environments of ``templates``, compiled once per process.
+
+    Every target's deck (and its site) uses the same templates: they compile
+    once, and again only when a file below them changes (``signature``).
+    """
+    return _fields_environment(templates), _css_environment(templates), _cards_environment(templates)
 
 
 def _fields_environment(templates: Path) -> jinja2.Environment:
