@@ -707,7 +707,7 @@ def system_font_templates(work: Path) -> Path:
     from generator.render import fonts
 
     copy = work / "templates-system-fonts"
-    shutil.copytree(TEMPLATES, copy, ignore=shutil.ignore_patterns("fonts", "fonts.css"))
+    shutil.copytree(TEMPLATES, copy)
     stacks = {
         ", ".join(f'"{f}"' for f in fonts.CODE_STACK): '"DejaVu Sans Mono"',
         ", ".join(f'"{f}"' for f in fonts.TEXT_STACK): '"DejaVu Sans"; font-stretch: semi-condensed',
@@ -739,23 +739,23 @@ def bench_fonts(work: Path, runs: int) -> dict:
     if harfbuzz is not None:
         subsetters["harfbuzz_subset"] = harfbuzz
     faces = {"shipped": TEMPLATES, "system_dejavu": system_font_templates(work)}
+
+    def render(templates: Path) -> list[bytes]:
+        options = RenderOptions(templates=templates, epoch=EPOCH)
+        return [r(bank, "b", options).artifacts[0].data for r in (render_cheatsheet, render_flashcards)]
+
     rows: dict = {}
     try:
         for subsetter, library in subsetters.items():
             weasyprint_fonts.harfbuzz_subset = library
+            times: dict[str, list[float]] = {face: [] for face in faces}
+            for _ in range(runs):  # alternate, so a busy moment slows both alike
+                for face, templates in faces.items():
+                    times[face].append(timed(render, templates)[0])
             for face, templates in faces.items():
-                options = RenderOptions(templates=templates, epoch=EPOCH)
-
-                def render(options=options):
-                    return [
-                        r(bank, "b", options).artifacts[0].data
-                        for r in (render_cheatsheet, render_flashcards)
-                    ]
-
-                seconds = median_time(render, runs)
-                sheet, cards = render()
+                sheet, cards = render(templates)
                 rows[f"{face}_{subsetter}"] = {
-                    "seconds": seconds,
+                    "seconds": statistics.median(times[face]),
                     "cheatsheet_kb": len(sheet) / 1024,
                     "flashcards_kb": len(cards) / 1024,
                 }

@@ -233,3 +233,11 @@ def test_with_a_cjk_font_installed_the_characters_are_drawn_and_nothing_warns():
         data = rendered.artifacts[0].data
         assert CHINESE in squash("".join(run.text for page in document_runs(data) for run in page))
         assert any(not name.startswith("Prepdeck-") for name in embedded_font_names(data))
+
+
+def test_a_templates_folder_without_fonts_css_is_measured_with_the_built_in_faces(tmp_path: Path):
+    own = tmp_path / "templates"
+    shutil.copytree(TEMPLATES, own, ignore=shutil.ignore_patterns("fonts", "fonts.css"))
+    assert fonts.metrics(own) is fonts.metrics(TEMPLATES)
+    rendered = render_flashcards(make_bank(), "t", RenderOptions(templates=own, epoch=EPOCH))
+    assert rendered.artifacts[0].data.startswith(b"%PDF")

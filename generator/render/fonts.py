@@ -191,8 +191,17 @@ class Metrics:
 
 
 def metrics(templates: Path) -> Metrics:
-    """Return the metrics of the faces under ``templates``, read once per process and set of files."""
+    """Return the metrics of the faces under ``templates``, read once per process and set of files.
+
+    A templates folder of its own (``--templates``) without ``css/fonts.css`` is
+    measured with the built-in faces: its estimates are then approximate, and the
+    layout that follows corrects them.
+    """
     stylesheet = Path(templates) / FONTS_CSS
+    if not stylesheet.is_file():
+        from generator.theme import builtin_templates
+
+        stylesheet = builtin_templates() / FONTS_CSS
     found = _faces(stylesheet, _stamp(stylesheet))
     return _metrics(found, tuple(_stamp(face.path) for face in found))
 
