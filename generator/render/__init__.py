@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import warnings
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -19,6 +20,10 @@ from pathlib import Path
 from generator.errors import Problem
 from generator.lock import Lock
 from generator.model import Artifact, Bank, CardSize, Duplex, OutputKind, Paper
+
+# WeasyPrint warns, on import, when fontconfig finds no fonts at all. Every PDF's faces
+# ship with prepdeck (css/fonts.css), so such a machine prints the same sheets as any other.
+warnings.filterwarnings("ignore", message="No fonts configured in FontConfig", category=UserWarning)
 
 
 @dataclass(frozen=True, slots=True)

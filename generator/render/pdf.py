@@ -21,7 +21,6 @@ import logging
 import mimetypes
 import os
 import re
-import warnings
 from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
 from datetime import datetime, timezone
@@ -307,10 +306,6 @@ def _font_timestamp() -> int:
 
 
 _h_e_a_d.timestampNow = _font_timestamp
-
-# WeasyPrint warns when fontconfig finds no fonts at all; every PDF's faces ship with
-# prepdeck (css/fonts.css), so such a machine prints the same sheets as any other.
-warnings.filterwarnings("ignore", message="No fonts configured in FontConfig", category=UserWarning)
 
 
 def subsetting_hint() -> str | None:
