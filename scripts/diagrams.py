@@ -18,7 +18,8 @@ Reproducible output: a fixed ``svg.hashsalt`` (the ids matplotlib gives clip
 paths), no date or creator in the file, and the parts the bank's SVG allow-list
 refuses (the DOCTYPE, ``<metadata>``, the style element's ``type``) left out.
 Text stays text: drawn as paths, a diagram costs WeasyPrint seconds per PDF
-instead of a tenth of one. It is set in DejaVu Serif (with common fallbacks),
+instead of a tenth of one. It is set in DejaVu Serif (with common fallbacks;
+in a PDF, in the Prepdeck Serif that ships with prepdeck, the same on every machine),
 like the formulas' serif and unlike the sheets' own sans-serif text, so the
 picture's small print is never taken for prepdeck's, and the labels leave
 room for a slightly wider font. Nothing is hatched or clipped, for speed too.
@@ -364,7 +365,12 @@ def svg_bytes(figure) -> bytes:
     text = _DOCTYPE.sub("", text)
     text = _METADATA.sub("", text)
     text = _STYLE_TYPE.sub("<style>", text)
-    text = _FONT.sub("font-family: 'DejaVu Serif', Georgia, serif", text)
+    # Prepdeck Serif ships with prepdeck (templates/css/fonts.css): a sheet draws the labels
+    # with it, the same on every machine; a browser, which lacks it, with DejaVu Serif. No
+    # spaces after the commas: WeasyPrint's SVG text keeps them in the family names it reads.
+    text = _FONT.sub(
+        "font-family: 'Prepdeck Serif','Prepdeck Serif Symbols','DejaVu Serif',Georgia,serif", text
+    )
     text = _DECIMALS.sub(lambda m: f"{round(float(m.group(0)), 2):g}", text)
     text = _TAG.sub(lambda m: re.sub(r"\s+", " ", m.group(0)), text)
     text = _BETWEEN.sub(">\n<", text)

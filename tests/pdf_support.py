@@ -95,11 +95,16 @@ def glyphs(page_runs) -> list[Glyph]:
 def own_glyphs(page_runs) -> list[Glyph]:
     """Return the glyphs of a page's own text: not those of a picture's labels.
 
-    The shipped diagrams set their labels in DejaVu Serif, a font the sheets'
+    The shipped diagrams set their labels in Prepdeck Serif, a font the sheets'
     text never uses, and those labels scale with the picture, as the text inside
     a PNG does (which no test can see as glyphs).
     """
-    return [g for g in glyphs(page_runs) if "Serif" not in g.font]
+    return [g for g in glyphs(page_runs) if not in_picture(g)]
+
+
+def in_picture(glyph: Glyph) -> bool:
+    """Return True for a glyph of a picture's label (the shipped diagrams' Prepdeck Serif)."""
+    return "Serif" in glyph.font
 
 
 def _page_runs(page: pypdfium2.PdfPage) -> tuple[Run, ...]:
@@ -158,7 +163,9 @@ def overlapping_runs(page_runs) -> list[tuple[str, str]]:
     """Return pairs of text runs whose glyph boxes overlap (beyond a hairline, or one line's leading)."""
     boxes = []
     for run in page_runs:
-        shown = [g for g in run.glyphs if g.text.strip()]
+        # A picture's labels are its own business, as a PNG's are: WeasyPrint draws an
+        # SVG's text a glyph at a time, and an italic glyph's box reaches into the next.
+        shown = [g for g in run.glyphs if g.text.strip() and not in_picture(g)]
         if shown:
             size = min(g.size for g in shown)
             # The ink of a line lies well inside its font's ascent-to-descent box.
