@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from generator.cache import CACHE_DIR
+
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"
 
@@ -143,6 +145,11 @@ def snapshot(directory: Path) -> dict[str, bytes]:
             path = Path(dirpath) / name
             found[str(path.relative_to(directory))] = path.read_bytes()
     return found
+
+
+def built(directory: Path) -> dict[str, bytes]:
+    """Return every file below ``directory`` with its bytes, but the build cache's (not an output)."""
+    return {name: data for name, data in snapshot(directory).items() if not name.startswith(f"{CACHE_DIR}/")}
 
 
 def leftovers(directory: Path) -> list[str]:

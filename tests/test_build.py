@@ -29,13 +29,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from bank_support import EPOCH, ROOT, header, leftovers, question, snapshot, write_bank
+from bank_support import EPOCH, ROOT, built, header, leftovers, question, write_bank
 from click.testing import CliRunner
 
 import generator.build as build_module
 import generator.write as write_module
 from generator.build import BuildRequest, build
-from generator.cache import CACHE_DIR
 from generator.cli import main
 from generator.errors import GeneratorError
 from generator.model import OutputKind
@@ -51,11 +50,6 @@ NOTES = "my-notes.txt"
 def two_target_bank(root: Path) -> Path:
     """Write a bank of two questions and one subset: two targets, six outputs."""
     return write_bank(root, bank=header(subsets=[{"name": "hard", "difficulty": ["hard"]}]))
-
-
-def built(directory: Path) -> dict[str, bytes]:
-    """Return every file below ``directory`` with its bytes, but the build cache's (not an output)."""
-    return {name: data for name, data in snapshot(directory).items() if not name.startswith(f"{CACHE_DIR}/")}
 
 
 def state(directory: Path) -> dict[str, tuple[bytes, int]]:

@@ -53,6 +53,7 @@ def test_clean_removes_only_older_outputs_prepdeck_made(bank: Path, tmp_path: Pa
     assert "  removed build/test-old.apkg\n" in result.stdout
     assert sorted(p.name for p in out.iterdir()) == [
         ".built-by-prepdeck.json",
+        ".cache",  # the build cache is not an output: --clean keeps it
         "mine.apkg",
         "test-changed.apkg",
         "test-hard.apkg",
