@@ -23,7 +23,7 @@ from generator.errors import GeneratorError, Problem, Problems
 from generator.load import load_content
 from generator.lock import read_lock
 from generator.model import Artifact, Bank, CardSize, Duplex, OutputKind, Paper, Selection
-from generator.render import RENDERERS, RenderOptions, renderer
+from generator.render import RENDERERS, Rendered, RenderOptions, renderer
 from generator.select import check_selection, describe, select_questions
 from generator.theme import builtin_templates, themed
 from generator.validate import check_code_width, validate_content
@@ -198,32 +198,12 @@ def _build(
             for rendered in results
             for a in rendered.artifacts
         ]
-        # A question in several subsets would repeat its warning once per subset: say it once.
-        warnings = list(
-            dict.fromkeys(
-                [
-                    *checked.warnings,
-                    *theme_problems.warnings,
-                    *(w for rendered in results for w in rendered.warnings),
-                ]
-            )
-        )
-        if any(RENDERERS[job.kind].slow for job in jobs):  # PDFs: a question's missing glyphs once
-            from generator.render.fonts import merge_missing
-
-            warnings = merge_missing(warnings)
-        if request.strict and warnings:
-            problems = Problems()
-            problems.items.extend(warnings)
-            problems.raise_if_errors(strict=True)
+        warnings = _warnings(checked, theme_problems, results, jobs, strict=request.strict)
         files = write_artifacts(Path(request.out), artifacts)
         removed = record_outputs(Path(request.out), checked.bank.id, artifacts, clean=request.clean)
         if cache is not None:
             keep(ActionCache(cache, request.cache_size), outcomes)
-    names = [sized_name(outcome.name, request.paper, request.card_size) for outcome in outcomes]
-    rendered = tuple(name for name, outcome in zip(names, outcomes, strict=True) if not outcome.reused)
-    reused = tuple(name for name, outcome in zip(names, outcomes, strict=True) if outcome.reused)
-    damaged = tuple(name for name, outcome in zip(names, outcomes, strict=True) if outcome.damaged)
+    rendered, reused, damaged = _reuse(request, outcomes)
     log.info("wrote %d files to %s", len(files), request.out)
     log.info("rendered %d outputs, reused %d from the cache", len(rendered), len(reused))
     for name in damaged:
@@ -240,6 +220,45 @@ def _build(
         rendered=rendered,
         reused=reused,
         damaged=damaged,
+    )
+
+
+def _warnings(
+    checked: Checked, theme_problems: Problems, results: list[Rendered], jobs: list[Job], strict: bool
+) -> list[Problem]:
+    """Return the build's warnings, each once; raise them as errors under ``strict``.
+
+    A question in several subsets would repeat its warning once per subset, and
+    its missing glyphs once per PDF: each is said once.
+    """
+    warnings = list(
+        dict.fromkeys(
+            [
+                *checked.warnings,
+                *theme_problems.warnings,
+                *(w for rendered in results for w in rendered.warnings),
+            ]
+        )
+    )
+    if any(RENDERERS[job.kind].slow for job in jobs):
+        from generator.render.fonts import merge_missing
+
+        warnings = merge_missing(warnings)
+    if strict and warnings:
+        problems = Problems()
+        problems.items.extend(warnings)
+        problems.raise_if_errors(strict=True)
+    return warnings
+
+
+def _reuse(request: BuildRequest, outcomes: list[Outcome]) -> tuple[tuple[str, ...], ...]:
+    """Return the output names that were rendered, reused from the cache, and found damaged there."""
+    names = [sized_name(outcome.name, request.paper, request.card_size) for outcome in outcomes]
+    pairs = list(zip(names, outcomes, strict=True))
+    return (
+        tuple(name for name, outcome in pairs if not outcome.reused),
+        tuple(name for name, outcome in pairs if outcome.reused),
+        tuple(name for name, outcome in pairs if outcome.damaged),
     )
 
 

@@ -30,7 +30,7 @@ from markupsafe import Markup
 
 from generator.model import Artifact, Bank, Category, Question
 from generator.render import Rendered, RenderOptions, markup
-from generator.render.anki import QUESTION_FIELDS, plan_deck
+from generator.render.anki import QUESTION_FIELDS, DeckPlan, plan_deck
 from generator.render.reviewer import Card, cloze_questions, note_cards
 
 log = logging.getLogger(__name__)
@@ -84,31 +84,7 @@ def render_site(
         else dataclasses.replace(bank, questions=tuple(q for q in bank.questions if q.id in only))
     )
     plan = plan_deck(carded, options)
-    by_id: dict[str, list[genanki.Note]] = {}
-    card_css = ""
-    for deck in plan.decks:
-        for note in deck.notes:
-            if note.guid not in plan.tombstones:  # a retired question has no page
-                by_id.setdefault(html.unescape(note.fields[QUESTION_FIELDS.index("Id")]), []).append(note)
-                card_css = note.model.css  # both note types share the deck's CSS
-    entries: list[Entry] = []
-    for question in bank.questions:
-        notes = by_id.get(question.id)  # the question note first, then its cloze notes
-        if notes is None:  # a page not rendered this time: the index needs no cards
-            card, clozes = Card(1, "", ""), ()
-        else:
-            card = note_cards(notes[0])[0]
-            clozes = tuple((note_cards(note, first=True)[0], cloze_questions(note)) for note in notes[1:])
-        entries.append(
-            Entry(
-                question,
-                bank.category(question.category),
-                card,
-                clozes,
-                _tag_closure(question.tags),
-                _search_text(question),
-            )
-        )
+    entries, card_css = _entries(bank, plan)
     env = _environment(options.templates / "site")
     folder = site_dir(stem)
     context = {"bank": bank, "stem": stem, "csp": CSP, "storage_key": f"prepdeck:{bank.id}:{stem}"}
@@ -167,6 +143,40 @@ def render_site(
     artifacts = tuple(Artifact(f"{folder}/{name}", data) for name, data in files)
     log.debug("%s: %d pages", folder, sum(name.endswith(".html") for name, _ in files))
     return Rendered(artifacts)
+
+
+def _entries(bank: Bank, plan: DeckPlan) -> tuple[list[Entry], str]:
+    """Return each question's index entry with its cards from ``plan``, and the cards' CSS.
+
+    A question whose notes are not in the plan (a page not rendered this time) gets
+    an entry without cards: the index needs none. A retired question has no page.
+    """
+    by_id: dict[str, list[genanki.Note]] = {}
+    card_css = ""
+    for deck in plan.decks:
+        for note in deck.notes:
+            if note.guid not in plan.tombstones:
+                by_id.setdefault(html.unescape(note.fields[QUESTION_FIELDS.index("Id")]), []).append(note)
+                card_css = note.model.css  # both note types share the deck's CSS
+    entries: list[Entry] = []
+    for question in bank.questions:
+        notes = by_id.get(question.id)  # the question note first, then its cloze notes
+        if notes is None:
+            card, clozes = Card(1, "", ""), ()
+        else:
+            card = note_cards(notes[0])[0]
+            clozes = tuple((note_cards(note, first=True)[0], cloze_questions(note)) for note in notes[1:])
+        entries.append(
+            Entry(
+                question,
+                bank.category(question.category),
+                card,
+                clozes,
+                _tag_closure(question.tags),
+                _search_text(question),
+            )
+        )
+    return entries, card_css
 
 
 def _page(env: jinja2.Environment, name: str, context: dict, **values: object) -> bytes:
