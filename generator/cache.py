@@ -42,6 +42,7 @@ from pathlib import Path
 from generator.errors import Problem, Severity
 from generator.model import Artifact, Bank, Location, OutputKind
 from generator.render import Rendered, Renderer, RenderOptions, recording_reads, renderer_input
+from generator.render.fonts import MissingGlyphs
 
 log = logging.getLogger(__name__)
 
@@ -261,6 +262,8 @@ def store_warnings(warnings: Iterable[Problem], locations: dict[Location, str]) 
                 item["path"], item["line"] = problem.location.path, problem.location.line
             else:
                 item["question"] = question
+        if isinstance(problem, MissingGlyphs):  # merged with other outputs' by question
+            item["missing"] = {"question": problem.question, "chars": problem.chars}
         kept.append(item)
     return tuple(kept)
 
@@ -274,7 +277,12 @@ def load_warnings(kept: Sequence[dict], locations: dict[str, Location]) -> tuple
             location = locations.get(item["question"])
         elif "path" in item:
             location = Location(item["path"], item["line"])
-        problems.append(Problem(item["message"], location, Severity(item["severity"])))
+        severity = Severity(item["severity"])
+        if "missing" in item:
+            question, chars = item["missing"]["question"], item["missing"]["chars"]
+            problems.append(MissingGlyphs(item["message"], location, severity, question, chars))
+        else:
+            problems.append(Problem(item["message"], location, severity))
     return tuple(problems)
 
 

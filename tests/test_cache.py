@@ -10,6 +10,7 @@ import pytest
 from generator.cache import ActionCache, Entry, digest, load_warnings, store_warnings
 from generator.errors import Problem, Severity
 from generator.model import Artifact, Location
+from generator.render.fonts import MissingGlyphs, merge_missing
 
 KEY = digest("key")
 
@@ -124,3 +125,14 @@ def test_warnings_keep_their_question_not_its_path():
         problems[1],
         problems[2],
     )
+
+
+def test_a_reused_outputs_missing_glyphs_merge_with_a_rendered_outputs():
+    """A cheat sheet from the cache and fresh flashcards name a question's missing characters once."""
+    at = Location("content/questions/q2.yaml", 1)
+    cached = MissingGlyphs("no font can draw '什'", at, Severity.WARNING, "q2", "什")
+    rendered = MissingGlyphs("no font can draw '么'", at, Severity.WARNING, "q2", "么")
+    [reused] = load_warnings(store_warnings([cached], {at: "q2"}), {"q2": at})
+    assert reused == cached and isinstance(reused, MissingGlyphs)
+    [merged] = merge_missing([reused, rendered])
+    assert (merged.question, merged.chars) == ("q2", "么什")
