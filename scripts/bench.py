@@ -796,46 +796,37 @@ def main() -> int:
             "system": platform.platform(),
         }
     }
-    if args.cache_only:
+    sections = {
+        "cache": (
+            lambda: {
+                "incremental": bench_incremental(work, args.runs),
+                "scale_build": bench_scale_build(work),
+                "scale": bench_scale(work, [int(s) for s in args.sizes.split(",")]),
+            },
+            cache_targets,
+            print_cache,
+        ),
+        "media": (lambda: {"media": bench_media(work, args.runs)}, lambda r: media_targets(r["media"]), None),
+        "fonts": (
+            lambda: {"fonts": bench_fonts(work, args.runs)},
+            lambda r: font_targets(r["fonts"]),
+            lambda r: print_fonts(r["fonts"]),
+        ),
+        "site": (lambda: {"site": bench_site(work, args.runs)}, lambda r: site_targets(r["site"]), None),
+    }
+    only = next((name for name in sections if getattr(args, f"{name}_only")), None)
+    if only is not None:
+        measure, targets, show = sections[only]
         try:
-            results["incremental"] = bench_incremental(work, args.runs)
-            results["scale_build"] = bench_scale_build(work)
-            results["scale"] = bench_scale(work, [int(s) for s in args.sizes.split(",")])
+            results.update(measure())
         finally:
             shutil.rmtree(work, ignore_errors=True)
-        results["targets"] = target_table(cache_targets(results))
-        (args.out / "results-cache.json").write_text(json.dumps(results, indent=2) + "\n")
+        results["targets"] = target_table(targets(results))
+        (args.out / f"results-{only}.json").write_text(json.dumps(results, indent=2) + "\n")
         print_targets(results["targets"])
-        print_cache(results)
-        return status(results["targets"])
-    if args.media_only:
-        try:
-            results["media"] = bench_media(work, args.runs)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-        results["targets"] = target_table(media_targets(results["media"]))
-        (args.out / "results-media.json").write_text(json.dumps(results, indent=2) + "\n")
-        print_targets(results["targets"])
-        return 0
-    if args.fonts_only:
-        try:
-            results["fonts"] = bench_fonts(work, args.runs)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-        results["targets"] = target_table(font_targets(results["fonts"]))
-        (args.out / "results-fonts.json").write_text(json.dumps(results, indent=2) + "\n")
-        print_targets(results["targets"])
-        print_fonts(results["fonts"])
-        return status(results["targets"])
-    if args.site_only:
-        try:
-            results["site"] = bench_site(work, args.runs)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-        results["targets"] = target_table(site_targets(results["site"]))
-        (args.out / "results-site.json").write_text(json.dumps(results, indent=2) + "\n")
-        print_targets(results["targets"])
-        return status(results["targets"])
+        if show is not None:
+            show(results)
+        return 0 if only == "media" else status(results["targets"])  # media reports, never fails
     try:
         results["site"] = bench_site(work, args.runs)
         results["fonts"] = bench_fonts(work, args.runs)
