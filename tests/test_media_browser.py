@@ -130,3 +130,32 @@ def test_formulas_are_drawn_in_the_text_colour(chromium, deck, night):
     ink = _ink(formula.screenshot(), _rgb(background))
     # The glyphs' darkest (light mode) or brightest (night mode) pixel is the text's colour.
     assert all(abs(a - b) <= 24 for a, b in zip(ink, _rgb(text), strict=True)), (ink, text, background)
+
+
+def test_a_formula_draws_the_same_glyphs_as_the_typesetter_wrote_them(chromium):
+    """The formula pictures are written shorter than ziamath writes them, not drawn differently."""
+    import base64
+
+    import ziamath
+    from PIL import Image, ImageChops
+
+    from generator.render import math
+
+    chromium.set_viewport_size({"width": 1280, "height": 800})
+    for latex, display in [
+        (r"\mathrm{PSI} = \sum_{i=1}^{B} (c_i - r_i)\,\ln\frac{c_i}{r_i}", True),
+        (r"\delta", False),
+    ]:
+        ours = math.typeset(latex, display).svg
+        theirs = ziamath.Latex(latex, size=20, inline=not display, margin=0.0).svg().encode()
+        shots = []
+        for svg in (ours, theirs):
+            source = "data:image/svg+xml;base64," + base64.b64encode(svg).decode()
+            chromium.set_content(
+                f'<body style="margin:0;background:#fff"><img src="{source}" style="zoom:4"></body>'
+            )
+            shots.append(Image.open(io.BytesIO(chromium.locator("img").screenshot())).convert("L"))
+        assert len(ours) < 0.7 * len(theirs)
+        assert shots[0].size == shots[1].size
+        # Only the anti-aliasing of a few edge pixels may differ (a tenth of a font unit).
+        assert max(ImageChops.difference(*shots).getdata()) < 64, latex

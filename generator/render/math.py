@@ -18,6 +18,7 @@ import functools
 import hashlib
 import logging
 import re
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
 log = logging.getLogger(__name__)
@@ -151,7 +152,7 @@ def typeset(latex: str, display: bool) -> Formula:
 
     try:
         math = ziamath.Latex(latex, size=_SIZE, inline=not display, margin=0.0)
-        svg = math.svg()
+        svg = _compact(math.svgxml(), math.font.info.layout.unitsperem)
     except Exception as error:  # ziamath raises parser errors of many types
         reason = str(error) or type(error).__name__
         raise MathError(f"does not parse: {reason}") from None
@@ -172,6 +173,101 @@ def typeset(latex: str, display: bool) -> Formula:
         height_em=round(height / _SIZE, 3),
         depth_em=round(max(0.0, height + top) / _SIZE, 3),
     )
+
+
+def _compact(svg: ET.Element, units_per_em: int) -> str:
+    """Return ziamath's picture written in fewer bytes, drawing exactly the same.
+
+    Each glyph is a ``<symbol>`` that every ``<use>`` scales from its
+    ``viewBox`` to the use's width and height, so the symbol's numbers may be
+    written at any scale: in the font's own units they are integers (ziafont
+    writes them in points of a 12-point size, three decimals each). Paths
+    become relative commands with implicit repeats and no spaces a parser does
+    not need, the zero-length line ziafont starts each contour with is left
+    out, ``fill="black"`` (the default) is dropped and glyph ids are shortened.
+    A formula travels inside each card that shows it (as its mask, see
+    :func:`generator.render.media.flatten`), so its size counts many times.
+    """
+    scale = units_per_em / _SYMBOL_POINTS
+    ids: dict[str, str] = {}
+    for element in svg.iter():
+        tag = element.tag.rpartition("}")[2]
+        if element.get("fill") == "black":
+            del element.attrib["fill"]
+        if tag == "symbol":
+            ids[element.get("id", "")] = short = f"g{len(ids)}"
+            element.set("id", short)
+            box = element.get("viewBox", "").split()
+            element.set("viewBox", " ".join(_number(float(value) * scale) for value in box))
+            for path in element.iter():
+                if path.tag.rpartition("}")[2] == "path" and path.get("d"):
+                    path.set("d", _path(path.get("d", ""), scale))
+        elif tag == "use":
+            reference = element.get("href", "")
+            element.set("href", "#" + ids.get(reference[1:], reference[1:]))
+    return ET.tostring(svg, encoding="unicode").replace(" />", "/>")
+
+
+#: The point size ziafont draws its glyph symbols at (``ziafont.glyph.SimpleGlyph.DFLT_SIZE_PT``).
+_SYMBOL_POINTS = 12
+_PATH_TOKEN = re.compile(r"[A-Za-z]|[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+_ARGUMENTS = {"M": 2, "L": 2, "Q": 4, "C": 6, "Z": 0}
+
+
+def _number(value: float) -> str:
+    """Return ``value`` to a tenth of a font unit, as short as SVG allows (``.5``, ``-.5``, ``12``)."""
+    text = f"{value:.1f}".rstrip("0").rstrip(".")
+    if text in ("-0", ""):
+        return "0"
+    if text.startswith("0."):
+        return text[1:]
+    if text.startswith("-0."):
+        return "-" + text[2:]
+    return text
+
+
+def _append(out: str, numbers: list[str]) -> str:
+    """Return ``out`` with the numbers written after it, a space only where a parser needs one."""
+    for number in numbers:
+        if out and not out[-1].isalpha() and not number.startswith("-"):
+            last = re.split(r"[^\d.]", out)[-1]
+            if not (number.startswith(".") and "." in last):
+                out += " "
+        out += number
+    return out
+
+
+def _path(data: str, scale: float) -> str:
+    """Return an absolute path (M, L, Q, C, Z as ziafont writes them), scaled, in relative commands."""
+    tokens = _PATH_TOKEN.findall(data)
+    commands: list[tuple[str, list[float]]] = []
+    position = 0
+    while position < len(tokens):
+        command = tokens[position].upper()
+        if command not in _ARGUMENTS or tokens[position] != command:
+            return data  # a form ziafont does not write: keep it as it is
+        count = _ARGUMENTS[command]
+        values = [round(float(token) * scale, 1) for token in tokens[position + 1 : position + 1 + count]]
+        commands.append((command, values))
+        position += 1 + count
+    out = ""
+    last = ""
+    x = y = start_x = start_y = 0.0
+    for index, (command, values) in enumerate(commands):
+        if command == "Z":
+            out += "z"
+            x, y, last = start_x, start_y, "z"
+            continue
+        if command == "L" and index and commands[index - 1] == ("M", values):
+            continue  # the zero-length line that follows each moveto
+        relative = [value - (x if i % 2 == 0 else y) for i, value in enumerate(values)]
+        x, y = values[-2], values[-1]
+        if command == "M":
+            start_x, start_y = x, y
+        letter = command.lower()
+        out = _append(out if letter == last and letter != "m" else out + letter, [_number(v) for v in relative])
+        last = letter
+    return out
 
 
 #: Every formula this process typeset, by file name: the PDF renderers' URL fetcher serves them.
