@@ -424,3 +424,20 @@ def test_an_answers_image_and_displayed_formula_reach_both_pdfs_at_the_column_an
     # The formula's glyphs are drawn as paths on the sheet and on the card's back.
     assert sheet_paths > drawn(plain / "test-cheatsheet.pdf", 0)[1]
     assert back_paths > drawn(plain / "test-flashcards.pdf", 1)[1]
+
+
+def test_a_formula_carries_its_picture_once_as_a_mask_a_tag_scanner_reads_whole(tmp_path: Path):
+    from urllib.parse import unquote
+
+    from generator.render import media
+
+    files: dict[str, bytes] = {}
+    html = media.flatten(tmp_path, str(markup.markdown(r"Cost $\frac{2(N-1)}{N}\,M$ per step")), files)
+
+    tag = re.search(r"<img [^>]*>", html).group()
+    assert tag.endswith('">') and tag.count("<") == 1  # no < or > inside: the tag ends where it should
+    assert tag.count("mask-image") == 1
+    url = re.search(r'-webkit-mask-image:url\(&quot;data:image/svg\+xml,([^"]*?)&quot;\);', tag).group(1)
+    name = re.search(r'src="([^"]+)"', tag).group(1)
+    # The mask is the formula's own picture, only quoted with ' instead of ".
+    assert unquote(url) == files[name].decode("utf-8").replace('"', "'")
