@@ -20,6 +20,7 @@ from pathlib import Path
 
 from markdown_it import MarkdownIt
 from markupsafe import Markup, escape
+from pygments import token as pygments_token
 from pygments.formatters import HtmlFormatter
 from pygments.formatters.html import _get_ttype_class
 from pygments.lexers import get_lexer_by_name
@@ -164,16 +165,32 @@ Token = tuple[str, str]  # (Pygments CSS class, text)
 
 
 def code_lines(code: str, language: str) -> list[list[Token]]:
-    """Return the code's lines, each a list of (CSS class, text) tokens, newlines dropped."""
+    """Return the code's lines, each a list of (CSS class, text) tokens, newlines dropped.
+
+    Neighbours of one class become one token, and whitespace carries no class
+    (its palette gives it a colour only, which a space never shows): each token
+    is a ``<span>`` on every card that shows the code, so fewer draw the same.
+    """
     lines: list[list[Token]] = [[]]
     for ttype, value in _lexer(language).get_tokens(code.rstrip("\n")):
         css = _get_ttype_class(ttype)
         for index, part in enumerate(value.split("\n")):
             if index:
                 lines.append([])
-            if part:
-                lines[-1].append((css, part))
+            if not part:
+                continue
+            if css == _WHITESPACE and not part.strip():
+                css = ""
+            line = lines[-1]
+            if line and line[-1][0] == css:
+                line[-1] = (css, line[-1][1] + part)
+            else:
+                line.append((css, part))
     return lines
+
+
+#: Pygments' class for whitespace between tokens.
+_WHITESPACE = _get_ttype_class(pygments_token.Whitespace)
 
 
 def _indent(tokens: list[Token]) -> int:
