@@ -127,7 +127,15 @@ def test_formulas_are_drawn_in_the_text_colour(chromium, deck, night):
              return [getComputedStyle(el).color, bg];
            }"""
     )
-    ink = _ink(formula.screenshot(), _rgb(background))
+    # The formula's own box, where it sits in the text (its transform only moves its shadow there).
+    box = chromium.evaluate(
+        """() => {
+             const img = document.querySelector('img.prepdeck-math');
+             const r = img.getBoundingClientRect(), t = new DOMMatrix(getComputedStyle(img).transform);
+             return {x: r.x - t.m41 + scrollX, y: r.y - t.m42 + scrollY, width: r.width, height: r.height};
+           }"""
+    )
+    ink = _ink(chromium.screenshot(clip=box, full_page=True), _rgb(background))
     # The glyphs' darkest (light mode) or brightest (night mode) pixel is the text's colour.
     assert all(abs(a - b) <= 24 for a, b in zip(ink, _rgb(text), strict=True)), (ink, text, background)
 

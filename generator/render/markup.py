@@ -38,7 +38,7 @@ def _render_math(self, tokens, idx, options, env) -> str:
     except math.MathError:  # validation reports it; a renderer shows the source
         return f"<code>{escape(token.markup + token.content + token.markup)}</code>"
     style = (
-        f"width:{found.width_em}em;height:{found.height_em}em;max-width:100%;"
+        f"width:{found.width_em}em;height:{found.height_em}em;--math-height:{found.height_em}em;max-width:100%;"
         f"vertical-align:-{found.depth_em}em"
     )
     img = (

@@ -265,7 +265,8 @@ def _path(data: str, scale: float) -> str:
         if command == "M":
             start_x, start_y = x, y
         letter = command.lower()
-        out = _append(out if letter == last and letter != "m" else out + letter, [_number(v) for v in relative])
+        repeated = letter == last and letter != "m"  # an implicit repeat needs no letter
+        out = _append(out if repeated else out + letter, [_number(value) for value in relative])
         last = letter
     return out
 

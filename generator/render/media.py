@@ -422,8 +422,6 @@ def _check_css(value: str, fail, where: str) -> None:
 
 #: The <img> tags the Markdown renderer writes; nothing else in the HTML has this class.
 _SRC = re.compile(r'(<img class="prepdeck-(?:image|math)"[^>]*? src=")(media/[^"]+)(")')
-#: The same, the whole tag: (up to the source, kind, source, the rest of the tag).
-_TAG = re.compile(r'(<img class="prepdeck-(image|math)"[^>]*? src=")(media/[^"]+)("[^>]*>)')
 
 
 def references(html: str) -> list[str]:
@@ -440,57 +438,20 @@ def media_files(root: Path, html: str) -> dict[str, bytes]:
     return files
 
 
-#: The rest of a formula's tag after its source: where its inline style starts.
-_MATH_STYLE = re.compile(r'^("[^>]*? style=")')
-
-
 def flatten(root: Path, html: str, files: dict[str, bytes]) -> str:
     """Return the HTML with each ``media/…`` image source replaced by its flat, hashed name.
 
-    Adds each file's name and bytes to ``files``. A formula also carries its
-    picture as its CSS mask, inline as a ``data:`` URL (a mask is fetched with
-    CORS, which a file opened from the disk never passes): the cards'
-    stylesheet paints the mask in the text's colour (``currentColor``), so a
-    formula follows the text into night mode, where a black picture would
-    vanish on the dark card. The picture stays the ``src``, which Anki's media
-    check and a browser without masks use.
-
-    The mask is written once, as ``-webkit-mask-image``: Chromium (Anki on the
-    desktop, AnkiDroid), Safari and WebKit (AnkiMobile) and Firefox all read
-    that name, and a browser that reads neither shows the ``src`` in black.
+    Adds each file's name and bytes to ``files``.
     """
     if 'class="prepdeck-' not in html:  # no image, no formula: most fields
         return html
 
-    def replace_tag(match: re.Match[str]) -> str:
-        name, data = _file(root, match.group(3))
+    def replace_source(match: re.Match[str]) -> str:
+        name, data = _file(root, match.group(2))
         files[name] = data
-        rest = match.group(4)
-        if match.group(2) == "math":
-            mask = f"-webkit-mask-image:url(&quot;{mask_url(data)}&quot;);"
-            rest = _MATH_STYLE.sub(lambda m: m.group(1) + mask, rest, count=1)
-        return match.group(1) + name + rest
+        return match.group(1) + name + match.group(3)
 
-    return _TAG.sub(replace_tag, html)
-
-
-#: What a formula's SVG may not hold as it is inside ``url("…")`` in a double-quoted attribute:
-#: URL syntax (``%`` and ``#``), the quotes and ``&`` of the attribute, the backslash of CSS,
-#: and ``<``, ``>`` and line breaks, so that a tag scanner (Anki's media check) never stops early.
-_URL_UNSAFE = re.compile(r'[%#"&<>\\\r\n\t]')
-
-
-def mask_url(svg: bytes) -> str:
-    """Return an SVG as the shortest ``data:`` URL a browser reads inside ``url(&quot;…&quot;)``.
-
-    Only the characters in :data:`_URL_UNSAFE` are percent-encoded. The SVG's
-    attributes are re-quoted with ``'``, which needs no escape there (``"`` would
-    take three bytes each); the picture it draws is the same.
-    """
-    text = svg.decode("utf-8")
-    if "'" not in text:
-        text = text.replace('"', "'")
-    return "data:image/svg+xml," + _URL_UNSAFE.sub(lambda m: f"%{ord(m.group()):02X}", text)
+    return _SRC.sub(replace_source, html)
 
 
 def _file(root: Path, path: str) -> tuple[str, bytes]:
