@@ -351,7 +351,7 @@ def _category_decks(
     bank: Bank,
     root_name: str,
     models: dict[str, genanki.Model],
-    fields_env: jinja2.Environment,
+    fields_env: _FieldTemplates,
     lock: Lock | None,
     changed: int,
     items: dict[tuple[str, str], tuple[ItemRecord, ...]],
@@ -484,7 +484,7 @@ def _tombstones(
     lock: Lock,
     produced: set[str],
     models: dict[str, genanki.Model],
-    env: jinja2.Environment,
+    env: _FieldTemplates,
     width: int,
     changed: int,
 ) -> Iterator[tuple[genanki.Note, NoteRecord]]:
@@ -567,7 +567,7 @@ def _notes(
     category_html: str,
     width: int,
     models: dict[str, genanki.Model],
-    env: jinja2.Environment,
+    env: _FieldTemplates,
     lock: Lock | None,
     items: dict[tuple[str, str], tuple[ItemRecord, ...]],
     warnings: list[Problem],
@@ -701,9 +701,13 @@ def open_groups(question: Question) -> int:
 
 def _ordered(fields: dict[str, str], names: Sequence[str]) -> list[str]:
     """Return the field values in the frozen order; a missing or extra name is a bug here."""
-    if set(fields) != set(names):
-        raise AssertionError(f"fields {sorted(fields)} do not match the frozen {sorted(names)}")
-    return [fields[name] for name in names]
+    # As many values as names, and a value for every (distinct) name: the same names.
+    if len(fields) == len(names):
+        try:
+            return [fields[name] for name in names]
+        except KeyError:
+            pass
+    raise AssertionError(f"fields {sorted(fields)} do not match the frozen {sorted(names)}")
 
 
 def _tags(question: Question, warnings: list[Problem]) -> list[str]:
@@ -749,22 +753,32 @@ def _source(bank: Bank, question: Question) -> str:
     Never machine-specific and the same from any working directory: the deck's
     bytes must not depend on where the build ran.
     """
-    return f"{Path(os.path.abspath(bank.root)).name}/{question.file}"
+    return f"{_folder_name(bank.root)}/{question.file}"
+
+
+@functools.lru_cache(maxsize=16)
+def _folder_name(root: Path) -> str:
+    """Return the name of the content folder ``root``, resolved once per bank, not once per question."""
+    return Path(os.path.abspath(root)).name
 
 
 def _check_unique_guids(decks: Sequence[genanki.Deck]) -> None:
     """Raise GeneratorError if two notes share a GUID (a repeated question id or group key)."""
-    seen: dict[str, str] = {}
+    seen: dict[str, genanki.Note] = {}
     problems = []
     for deck in decks:
         for note in deck.notes:
-            names = [field["name"] for field in note.model.fields]
-            label = f"{note.fields[names.index('Id')]} ({note.model.name})"  # Id's place in this note type
-            if note.guid in seen:
-                problems.append(Problem(f"notes {seen[note.guid]} and {label} would share a GUID"))
-            seen.setdefault(note.guid, label)
+            first = seen.setdefault(note.guid, note)
+            if first is not note:
+                problems.append(Problem(f"notes {_label(first)} and {_label(note)} would share a GUID"))
     if problems:
         raise GeneratorError(problems)
+
+
+def _label(note: genanki.Note) -> str:
+    """Return a note's question id and note type, for messages."""
+    names = [field["name"] for field in note.model.fields]
+    return f"{note.fields[names.index('Id')]} ({note.model.name})"  # Id's place in this note type
 
 
 # --- Escaping -------------------------------------------------------------------------------
@@ -800,11 +814,22 @@ def _text(text: str) -> str:
 
 
 def _finalize(value: object) -> object:
-    """Escape every template expression for HTML and for Anki, except cloze deletions."""
+    """Escape every template expression for HTML and for Anki, except cloze deletions.
+
+    A deck's notes hold some twenty expressions each, nearly all of them HTML with
+    nothing Anki would read: that HTML is returned as it is, without a copy.
+    """
     if isinstance(value, _AnkiSyntax):
         return value
-    html = str(value) if isinstance(value, Markup) else str(escape(value))  # escaping HTML is a no-op
-    return Markup(_anki_escape(html))
+    html = value if isinstance(value, Markup) else escape(value)  # escaping HTML is a no-op
+    if not _has_anki_syntax(html):
+        return html
+    return Markup(_anki_escape(str(html)))
+
+
+def _has_anki_syntax(html: str) -> bool:
+    """Return True when ``_anki_escape`` would change ``html``: one fast substring search per sequence."""
+    return "{" in html or "}" in html or "[" in html or "\x1f" in html or "::" in html
 
 
 #: The key term of a key point: its first bold span, else its first code span.
@@ -850,13 +875,44 @@ def _signature(templates: Path) -> tuple[tuple[str, int, int], ...]:
 @functools.lru_cache(maxsize=4)
 def _environments(
     templates: Path, signature: tuple[tuple[str, int, int], ...]
-) -> tuple[jinja2.Environment, jinja2.Environment, jinja2.Environment]:
-    """Return the field, CSS and card-template environments of ``templates``, compiled once per process.
+) -> tuple[_FieldTemplates, jinja2.Environment, jinja2.Environment]:
+    """Return the field templates and the CSS and card-template environments of ``templates``.
 
     Every target's deck (and its site) uses the same templates: they compile
-    once, and again only when a file below them changes (``signature``).
+    once per process, and again only when a file below them changes (``signature``).
     """
-    return _fields_environment(templates), _css_environment(templates), _cards_environment(templates)
+    fields = _FieldTemplates(_fields_environment(templates))
+    return fields, _css_environment(templates), _cards_environment(templates)
+
+
+class _FieldTemplates:
+    """The field templates of one templates folder, each compiled once and rendered with little overhead.
+
+    A deck renders five or six field templates per question. ``Template.render``
+    looks the template up again and copies the environment's globals (a
+    ``ChainMap``, walked key by key in Python) into a new context on every call;
+    here each template is looked up once and every context shares one flat copy
+    of the globals. The output is the same: same templates, same globals, same
+    error handling (``Environment.handle_exception``, as ``render`` does).
+    """
+
+    __slots__ = ("_compiled", "_globals", "env")
+
+    def __init__(self, env: jinja2.Environment) -> None:
+        self.env = env
+        self._compiled: dict[str, jinja2.Template] = {}
+        self._globals = dict(env.globals)
+
+    def render(self, name: str, **context: object) -> str:
+        """Render one field template; an empty result (nothing to show) is the empty string."""
+        template = self._compiled.get(name)
+        if template is None:
+            template = self._compiled[name] = self.env.get_template(name)
+        variables = {**self._globals, **context}
+        try:
+            return "".join(template.root_render_func(template.new_context(variables, shared=True))).strip()
+        except Exception:
+            self.env.handle_exception()
 
 
 def _fields_environment(templates: Path) -> jinja2.Environment:
@@ -894,9 +950,9 @@ def _css_environment(templates: Path) -> jinja2.Environment:
     return env
 
 
-def _render(env: jinja2.Environment, name: str, **context: object) -> str:
+def _render(env: _FieldTemplates, name: str, **context: object) -> str:
     """Render one field template; an empty result (nothing to show) is the empty string."""
-    return env.get_template(name).render(**context).strip()
+    return env.render(name, **context)
 
 
 def _cards_environment(templates: Path) -> jinja2.Environment:
