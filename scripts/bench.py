@@ -124,11 +124,20 @@ def write_bank(root: Path, questions: int) -> Path:
 
 
 def bare_genanki(bank, path: Path) -> None:
-    """Write the same notes with genanki alone: the same field contents, no templates or packaging.
+    """Write the same notes with genanki alone: the same rendered text, none of prepdeck's work around it.
 
-    Each question note gets the same Markdown-rendered and highlighted fields as
-    prepdeck's, and each cloze group one cloze note, so the ratio measures what
-    prepdeck adds (templates, escaping, ids, deterministic packaging).
+    What both sides do: render every question's Markdown as prepdeck's fields
+    hold it (question and answer as blocks, summary, key points, follow-ups and
+    pitfalls inline, through the same cached ``markup`` functions), highlight
+    its code, make one question note and one cloze note per cloze group with
+    GUIDs from genanki, and write an ``.apkg`` with genanki's own writer.
+
+    What only prepdeck's deck stage does, and the ratio measures: Jinja field
+    templates (key-point groups, code figures, cloze deletions around each key
+    term), escaping of Anki syntax, the metadata fields, tags, note types from
+    card templates and CSS, subdecks, note times, a fixed-date in-memory
+    collection (VACUUMed) and a deflated zip. genanki's writer stores the zip
+    entries uncompressed and keeps its collection in a temporary file.
     """
     import genanki
 
@@ -157,7 +166,7 @@ def bare_genanki(bank, path: Path) -> None:
         points = "".join(f"<h3>{g.title}</h3>{items(g.items)}" for g in q.key_points)
         code = "".join(markup.highlight(e.code, e.language) for e in q.examples)
         fields = [
-            markup.markdown_inline(q.question),
+            markup.markdown(q.question),  # a block, as in prepdeck's Question field
             markup.markdown_inline(q.summary),
             markup.markdown(q.answer),
             points,
