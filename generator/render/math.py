@@ -176,17 +176,17 @@ def typeset(latex: str, display: bool) -> Formula:
 
 
 def _compact(svg: ET.Element, units_per_em: int) -> str:
-    """Return ziamath's picture written in fewer bytes, drawing exactly the same.
+    """Return ziamath's picture written in about half the bytes, drawing the same.
 
     Each glyph is a ``<symbol>`` that every ``<use>`` scales from its
     ``viewBox`` to the use's width and height, so the symbol's numbers may be
     written at any scale: in the font's own units they are integers (ziafont
-    writes them in points of a 12-point size, three decimals each). Paths
-    become relative commands with implicit repeats and no spaces a parser does
-    not need, the zero-length line ziafont starts each contour with is left
-    out, ``fill="black"`` (the default) is dropped and glyph ids are shortened.
-    A formula travels inside each card that shows it (as its mask, see
-    :func:`generator.render.media.flatten`), so its size counts many times.
+    writes points of a 12-point size, three decimals each), a path's points to
+    a tenth of a unit, as precise as ziafont's. Paths become relative
+    commands with implicit repeats and only the spaces a parser needs; the
+    zero-length line ziafont starts each contour with is left out,
+    ``fill="black"`` (the default) dropped and glyph ids shortened. The deck,
+    both PDFs and every site page that shows a formula carry its file.
     """
     scale = units_per_em / _SYMBOL_POINTS
     ids: dict[str, str] = {}
@@ -247,6 +247,7 @@ def _path(data: str, scale: float) -> str:
         if command not in _ARGUMENTS or tokens[position] != command:
             return data  # a form ziafont does not write: keep it as it is
         count = _ARGUMENTS[command]
+        # A tenth of a font unit: ziafont's three decimals of a point, and no coarser.
         values = [round(float(token) * scale, 1) for token in tokens[position + 1 : position + 1 + count]]
         commands.append((command, values))
         position += 1 + count
