@@ -82,16 +82,24 @@ def test_groups_past_a_phones_first_screen_fold_to_their_titles():
 
 
 def _palette_rules(css: str, scope: str) -> tuple[str, dict[str, str]]:
-    """Return the code background and each token rule's colour of one palette in a style sheet."""
+    """Return the code background and each token rule's colour of one palette in a style sheet.
+
+    A rule may serve several scopes at once (``.nightMode .code .k, .night_mode .code .k``).
+    """
     prefix = f"{scope} .code".strip()
-    background = re.search(rf"^{re.escape(prefix)} {{ background: (#[0-9A-Fa-f]+)", css, re.M).group(1)
-    colours = {}
-    for selector, body in re.findall(rf"^({re.escape(prefix)} \.[\w-]+) {{([^}}]*)}}", css, re.M):
-        colour = re.search(r"(?<![-\w])color: (#[0-9A-Fa-f]+)", body)
-        own_background = re.search(r"background-color: (#[0-9A-Fa-f]+)", body)
-        if colour and selector != f"{prefix} .hll":
-            colours[selector] = (colour.group(1), own_background.group(1) if own_background else background)
-    return background, colours
+    background, colours = None, {}
+    for selectors, body in re.findall(r"^([^{}\n]+?) ?{([^}]*)}", css, re.M):
+        for selector in (part.strip() for part in selectors.split(",")):
+            if selector == prefix and background is None:
+                found = re.search(r"background: (#[0-9A-Fa-f]+)", body)
+                background = found.group(1) if found else None
+            elif re.fullmatch(rf"{re.escape(prefix)} \.[\w-]+", selector):
+                colour = re.search(r"(?<![-\w])color: (#[0-9A-Fa-f]+)", body)
+                own_background = re.search(r"background-color: (#[0-9A-Fa-f]+)", body)
+                if colour and selector != f"{prefix} .hll":
+                    colours[selector] = (colour.group(1), own_background.group(1) if own_background else None)
+    assert background is not None
+    return background, {key: (fg, bg or background) for key, (fg, bg) in colours.items()}
 
 
 @pytest.mark.parametrize("scope", ["", ".nightMode", ".night_mode"])

@@ -286,6 +286,7 @@ def highlight(code: str, language: str, width: int | None = None) -> Markup:
 #: WCAG 2 AA: the least contrast between text and its background.
 AA_CONTRAST = 4.5
 _CSS_COLOUR = re.compile(r"(?<![-\w])color:\s*(#[0-9A-Fa-f]{3,6})\b")
+_CSS_COMMENT = re.compile(r"\s*/\*.*?\*/")
 _CSS_BACKGROUND = re.compile(r"background(?:-color)?:\s*(#[0-9A-Fa-f]{3,6})\b")
 
 
@@ -330,22 +331,25 @@ def readable(colour: str, background: str, minimum: float = AA_CONTRAST) -> str:
     return "#000000" if target == (0.0, 0.0, 0.0) else "#ffffff"
 
 
-def highlight_css(style: str, scope: str = "") -> str:
-    """Return the Pygments CSS for one palette, every rule prefixed by ``scope``.
+def highlight_css(style: str, *scopes: str) -> str:
+    """Return the Pygments CSS for one palette, every rule prefixed by each of ``scopes``.
 
-    Anki's night mode puts ``.nightMode`` on an ancestor of the card, so the deck
-    ships two palettes: the default one and one scoped by ``.nightMode``. Every
-    token colour too faint for its background (WCAG AA, ``AA_CONTRAST``) is
-    darkened (light palettes) or lightened (dark ones) until it reads.
+    Anki's night mode puts ``.nightMode`` (or ``.night_mode``) on an ancestor of
+    the card, so the deck ships two palettes: the default one and one scoped by
+    both names, each rule once with both selectors. Every token colour too faint
+    for its background (WCAG AA, ``AA_CONTRAST``) is darkened (light palettes)
+    or lightened (dark ones) until it reads. Pygments' comment naming each
+    token type is left out: the stylesheet travels with every card.
     """
-    selector = f"{scope} .{CODE_CLASS}".strip()
+    selectors = [f"{scope} .{CODE_CLASS}".strip() for scope in scopes or ("",)]
     formatter = HtmlFormatter(style=style, cssclass=CODE_CLASS)
     background = formatter.style.background_color or "#ffffff"
-    rules = formatter.get_background_style_defs(selector) + formatter.get_token_style_defs(selector)
+    rules = formatter.get_background_style_defs(selectors) + formatter.get_token_style_defs(selectors)
 
     def fix(rule: str) -> str:
         own = _CSS_BACKGROUND.search(rule)
         behind = own.group(1) if own else background
+        rule = _CSS_COMMENT.sub("", rule)
         return _CSS_COLOUR.sub(lambda m: f"color: {readable(m.group(1), behind)}", rule)
 
     return "\n".join(fix(rule) for rule in rules)
