@@ -344,11 +344,23 @@ DIAGRAMS = {
 _DOCTYPE = re.compile(r"<!DOCTYPE[^>]*>\s*")
 _METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.S)
 _STYLE_TYPE = re.compile(r'<style type="text/css">')
-_FONT = re.compile(r"font-family: 'DejaVu Serif'")
+_FONT = re.compile(r"font-family: 'DejaVu Serif'; ?")
+# Prepdeck Serif ships with prepdeck (templates/css/fonts.css): a sheet draws the labels
+# with it, the same on every machine; a browser, which lacks it, with DejaVu Serif. No
+# spaces after the commas: WeasyPrint's SVG text keeps them in the family names it reads.
+# Set once for every text, in the style element, rather than on each.
+FONT_FAMILY = "'Prepdeck Serif','Prepdeck Serif Symbols','DejaVu Serif',Georgia,serif"
+_STYLE = re.compile(r"<style>(.*?)</style>", re.S)
 # Smaller files, the same picture: coordinates to 0.01 pt, one element a line, no indentation.
 _DECIMALS = re.compile(r"(?<![\d.])[1-9]\d*\.\d{3,}")  # not scale factors, below 1
 _TAG = re.compile(r"<[^>]*>")
 _BETWEEN = re.compile(r">\s+<")
+_NO_ROTATION = re.compile(r' transform="rotate\(-?0 [-\d.]+ [-\d.]+\)"')
+# A group with nothing but an id around one element (matplotlib wraps each artist so): the element.
+_LONE = re.compile(r'<g id="[^"]*">\n(<(\w+)\b[^>]*?(?:/>|>[^<]*</\2>))\n</g>')
+_PATH_DATA = re.compile(r'\bd="([^"]*)"')
+_COMMAND_SPACE = re.compile(r"\s*([A-Za-z])\s*")
+_STYLE_ATTRIBUTE = re.compile(r'\bstyle="([^"]*)"')
 
 
 def svg_bytes(figure) -> bytes:
@@ -365,16 +377,32 @@ def svg_bytes(figure) -> bytes:
     text = _DOCTYPE.sub("", text)
     text = _METADATA.sub("", text)
     text = _STYLE_TYPE.sub("<style>", text)
-    # Prepdeck Serif ships with prepdeck (templates/css/fonts.css): a sheet draws the labels
-    # with it, the same on every machine; a browser, which lacks it, with DejaVu Serif. No
-    # spaces after the commas: WeasyPrint's SVG text keeps them in the family names it reads.
-    text = _FONT.sub(
-        "font-family: 'Prepdeck Serif','Prepdeck Serif Symbols','DejaVu Serif',Georgia,serif", text
-    )
+    text = _FONT.sub("", text)
+    fonts = f"text{{font-family:{FONT_FAMILY}}}"
+    text = _STYLE.sub(lambda m: f"<style>{m.group(1)}{fonts}</style>", text, count=1)
     text = _DECIMALS.sub(lambda m: f"{round(float(m.group(0)), 2):g}", text)
     text = _TAG.sub(lambda m: re.sub(r"\s+", " ", m.group(0)), text)
     text = _BETWEEN.sub(">\n<", text)
-    return text.encode("utf-8")
+    return _shorter(text).encode("utf-8")
+
+
+def _shorter(text: str) -> str:
+    """Return matplotlib's SVG without what draws nothing: the same picture in fewer bytes.
+
+    Every page and card that shows a diagram loads it, so its bytes count: the
+    no-op ``rotate(-0 …)`` on each label, the group around each single artist,
+    and the spaces in path data and style declarations that no parser needs.
+    """
+    text = _NO_ROTATION.sub("", text)
+    while True:
+        unwrapped = _LONE.sub(lambda m: m.group(1), text)
+        if unwrapped == text:
+            break
+        text = unwrapped
+    text = _PATH_DATA.sub(lambda m: 'd="' + _COMMAND_SPACE.sub(r"\1", m.group(1)).strip() + '"', text)
+    return _STYLE_ATTRIBUTE.sub(
+        lambda m: 'style="' + re.sub(r"\s*([:;])\s*", r"\1", m.group(1)).strip(";") + '"', text
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
