@@ -226,38 +226,27 @@ def _number(value: float) -> str:
     return text
 
 
-def _append(out: str, numbers: list[str]) -> str:
-    """Return ``out`` with the numbers written after it, a space only where a parser needs one."""
-    for number in numbers:
-        if out and not out[-1].isalpha() and not number.startswith("-"):
-            last = re.split(r"[^\d.]", out)[-1]
-            if not (number.startswith(".") and "." in last):
-                out += " "
-        out += number
-    return out
-
-
 def _path(data: str, scale: float) -> str:
     """Return an absolute path (M, L, Q, C, Z as ziafont writes them), scaled, in relative commands."""
     tokens = _PATH_TOKEN.findall(data)
     commands: list[tuple[str, list[float]]] = []
     position = 0
     while position < len(tokens):
-        command = tokens[position].upper()
-        if command not in _ARGUMENTS or tokens[position] != command:
+        command = tokens[position]
+        if command not in _ARGUMENTS:
             return data  # a form ziafont does not write: keep it as it is
         count = _ARGUMENTS[command]
         # A tenth of a font unit: ziafont's three decimals of a point, and no coarser.
         values = [round(float(token) * scale, 1) for token in tokens[position + 1 : position + 1 + count]]
         commands.append((command, values))
         position += 1 + count
-    out = ""
-    last = ""
+    parts: list[str] = []
+    last = previous = ""  # the last command letter, and the number written since (if any)
     x = y = start_x = start_y = 0.0
     for index, (command, values) in enumerate(commands):
         if command == "Z":
-            out += "z"
-            x, y, last = start_x, start_y, "z"
+            parts.append("z")
+            x, y, last, previous = start_x, start_y, "z", ""
             continue
         if command == "L" and index and commands[index - 1] == ("M", values):
             continue  # the zero-length line that follows each moveto
@@ -266,10 +255,18 @@ def _path(data: str, scale: float) -> str:
         if command == "M":
             start_x, start_y = x, y
         letter = command.lower()
-        repeated = letter == last and letter != "m"  # an implicit repeat needs no letter
-        out = _append(out if repeated else out + letter, [_number(value) for value in relative])
-        last = letter
-    return out
+        if letter != last or letter == "m":  # a repeat of the same command needs no letter
+            parts.append(letter)
+            last, previous = letter, ""
+        for value in relative:
+            number = _number(value)
+            # A space only where the numbers would run together: not before "-", nor before
+            # ".5" after a number that has its decimal point already.
+            if previous and number[0] != "-" and not (number[0] == "." and "." in previous):
+                parts.append(" ")
+            parts.append(number)
+            previous = number
+    return "".join(parts)
 
 
 #: Every formula this process typeset, by file name: the PDF renderers' URL fetcher serves them.
