@@ -297,9 +297,10 @@ def build_in_subprocess(content: Path, out: Path) -> tuple[float, float]:
     """Build a bank's deck, sheets and site (all questions, no subsets) in a fresh process, one job.
 
     Return the build's own wall and CPU seconds: a fresh process starts with
-    empty caches, as a user's ``prepdeck build`` does, and interpreter start-up,
-    the same for both banks, is left out. With one job the CPU time is the
-    build's work, whatever else the machine runs.
+    empty caches, as a user's ``prepdeck build`` does, and the action cache is
+    off (every run renders every output, as the first build of a bank does);
+    interpreter start-up, the same for both banks, is left out. With one job
+    the CPU time is the build's work, whatever else the machine runs.
     """
     code = textwrap.dedent(f"""\
         import sys, time
@@ -311,7 +312,7 @@ def build_in_subprocess(content: Path, out: Path) -> tuple[float, float]:
         started, cpu = time.perf_counter(), time.process_time()
         ids = frozenset(q.id for q in check(content).bank.questions)
         request = BuildRequest(content=content, out=Path({str(out)!r}), epoch={EPOCH}, jobs=1,
-                               selection=Selection(ids=ids), name="all")
+                               selection=Selection(ids=ids), name="all", use_cache=False)
         build(request)
         print(time.perf_counter() - started, time.process_time() - cpu)
         """)
