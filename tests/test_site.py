@@ -383,3 +383,18 @@ def test_hostile_content_is_inert_in_the_browser(tmp_path: Path, watched: Watche
     assert watched.dialogs == []
     assert watched.errors == []
     assert watched.outside() == []
+
+
+def test_a_cloze_front_is_left_to_the_page_script_only_when_it_is_the_back_less_its_extra():
+    from generator.render.reviewer import Card
+    from generator.render.site import front_in_back
+
+    card = '<div class="prepdeck"><p>Q</p>\n<ul><li>{}</li></ul>\n</div>'
+    front = card.format('<span class="cloze" data-cloze="a" data-ordinal="1">[…]</span>')
+    back = card.format('<span class="cloze" data-ordinal="1">a</span>')
+    extra = back.replace("\n</div>", '\n<section class="extra">More</section></div>')
+    assert front_in_back(Card(1, front, back))
+    assert front_in_back(Card(1, front, extra))
+    # A theme whose front shows something its back does not keeps the front on the page.
+    assert not front_in_back(Card(1, front.replace("<p>Q</p>", "<p>Q</p><p>Hint</p>"), back))
+    assert not front_in_back(Card(1, front, back.replace("<p>Q</p>", "<p>Q!</p>")))

@@ -206,7 +206,25 @@ def _environment(folder: Path) -> jinja2.Environment:
     env.filters["markdown_inline"] = markup.markdown_inline
     env.filters["trusted"] = Markup  # the deck's card HTML, escaped when its fields were made
     env.filters["cloze_deletions"] = cloze_deletions
+    env.filters["front_in_back"] = front_in_back
     return env
+
+
+#: A cloze back's extra section, last in its card (templates/anki/cards/cloze-back.html).
+_EXTRA = re.compile(r'<section class="extra">.*</section>(?=</div>\s*\Z)', re.S)
+#: A cloze deletion, asked or shown (Anki's ``cloze`` and ``cloze-inactive`` spans).
+_DELETION = re.compile(r'<span class="cloze(?:-inactive)?"[^>]*>.*?</span>', re.S)
+
+
+def front_in_back(card: Card) -> bool:
+    """Return True when a cloze card's front is its back without the extra section, but for deletions.
+
+    Then the page leaves the front out and site.js makes it from the back (which
+    it does for each deletion anyway): a cloze note's sides repeat the question,
+    its group and every key point, and the page would carry them twice. Any
+    other difference (a theme's own templates) keeps the front on the page.
+    """
+    return _DELETION.sub("", _EXTRA.sub("", card.back)) == _DELETION.sub("", card.front)
 
 
 def cloze_deletions(asked: Sequence[tuple[int, Sequence[tuple[str, str]]]]) -> str:

@@ -146,6 +146,16 @@
     var asked = JSON.parse(card.dataset.cards);
     var front = card.querySelector(".side.front");
     var back = card.querySelector(".side.back");
+    var fromBack = front.hasAttribute("data-from-back");
+    if (fromBack) {
+      // The page left this front out: it is the back without its extra section (the
+      // deletions are set below, for whichever card is shown).
+      front.replaceChildren.apply(front, Array.prototype.map.call(back.childNodes, function (node) {
+        return node.cloneNode(true);
+      }));
+      front.querySelectorAll(":scope > .prepdeck > section.extra").forEach(function (extra) { extra.remove(); });
+      front.removeAttribute("data-from-back");
+    }
     var fronts = front.querySelectorAll(DELETION);
     var backs = back.querySelectorAll(DELETION);
     var revealButton = card.querySelector(".reveal-cloze");
@@ -190,6 +200,7 @@
       card.dataset.revealed = "true";
     });
     if (nextButton) nextButton.addEventListener("click", function () { show((shown + 1) % asked.length); });
+    if (fromBack) show(0);
   }
 
   function setupQuestion() {
