@@ -999,13 +999,13 @@ def _build_collection(plan: DeckPlan, epoch: int) -> bytes:
         cursor = conn.cursor()
         genanki.Package(list(plan.decks)).write_to_db(cursor, epoch, ids)
         _stamp(cursor, epoch, plan.notetype_times)
-        rows = sorted((t, g) for g, t in plan.note_times.items() if t != epoch)
-        cursor.executemany("UPDATE notes SET mod = ? WHERE guid = ?", rows)
-        cursor.executemany("UPDATE cards SET mod = ? WHERE nid = (SELECT id FROM notes WHERE guid = ?)", rows)
-        cursor.executemany(
-            "DELETE FROM cards WHERE nid = (SELECT id FROM notes WHERE guid = ?)",
-            [(g,) for g in sorted(plan.tombstones)],
-        )
+        # notes.guid has no index: look every note's id up once, then update by id
+        # (cards by their indexed nid), not one scan of the notes per changed note.
+        ids_of = dict(cursor.execute("SELECT guid, id FROM notes"))
+        rows = sorted((t, ids_of[g]) for g, t in plan.note_times.items() if t != epoch)
+        cursor.executemany("UPDATE notes SET mod = ? WHERE id = ?", rows)
+        cursor.executemany("UPDATE cards SET mod = ? WHERE nid = ?", rows)
+        cursor.executemany("DELETE FROM cards WHERE nid = ?", sorted((ids_of[g],) for g in plan.tombstones))
         conn.commit()
         conn.execute("VACUUM")
         return _database_bytes(conn)
