@@ -499,9 +499,8 @@ def _tombstones(
     and the card kind, so one search finds them all. The package carries no
     cards for them (see ``_build_collection``).
     """
-    for guid, before in sorted(lock.notes.items(), key=lambda pair: (pair[1].question, pair[1].role)):
-        if guid in produced:
-            continue
+    gone = [(guid, before) for guid, before in lock.notes.items() if guid not in produced]
+    for guid, before in sorted(gone, key=lambda pair: (pair[1].question, pair[1].role)):
         version = before.retired or bank.version
         banner = _render(env, "retired.html", version=version, question=before.title)
         shared = {
