@@ -29,6 +29,7 @@ import difflib
 import json
 import logging
 import re
+import struct
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -63,10 +64,17 @@ def digest(text: str) -> str:
     return f"{zlib.crc32(text.encode('utf-8')):08x}"
 
 
-def digests(texts: Sequence[str]) -> tuple[str, ...]:
-    """Return ``digest`` of each text, in one pass: a build digests every field of every note."""
+def digests(texts: Sequence[str], before: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """Return ``digest`` of each text, in one pass: a build digests every field of every note.
+
+    When they equal ``before`` (the locked digests: the usual case), returns
+    ``before`` itself, found by one comparison of their hex, not one per field.
+    """
     sums = tuple(map(zlib.crc32, map(str.encode, texts)))
-    return tuple(("%08x " * len(sums) % sums).split())
+    packed = struct.pack(f">{len(sums)}I", *sums).hex()
+    if len(before) == len(sums) and packed == "".join(before):
+        return before
+    return tuple(packed[start : start + 8] for start in range(0, len(packed), 8))
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,8 +294,9 @@ def parse_lock(text: str, path: str, bank_id: str) -> Lock:
                 break
             seen_magic = True
             continue
+        match = _NOTE_LINE.fullmatch(line)  # most lines: a note or an item, as format_lock wrote it
         try:
-            record = _record(line)
+            record = _note_record(match) if match is not None else _record(line)
         except (KeyError, IndexError, ValueError) as exc:
             reason = f"missing '{exc.args[0]}'" if isinstance(exc, KeyError) else str(exc)
             problems.append(Problem(f"malformed lock record: {reason}", Location(path, number)))
@@ -330,11 +339,7 @@ def _record(line: str) -> NoteTypeRecord | NoteRecord | ItemRecord | tuple[str, 
     # ``format_lock`` wrote take one regular expression each; any other line, the long way.
     match = _NOTE_LINE.fullmatch(line)
     if match is not None:
-        question, role, guid, kind, time, deck, tags, fields, retired, title = match.groups()
-        field_digests = tuple(fields.split("."))
-        return NoteRecord(
-            question, role, guid, kind, int(time), field_digests, tags, deck, title, retired or ""
-        )
+        return _note_record(match)
     match = _ITEM_LINE.fullmatch(line)
     if match is not None:
         question, group, number, key, retired, title = match.groups()
@@ -380,6 +385,14 @@ def _record(line: str) -> NoteTypeRecord | NoteRecord | ItemRecord | tuple[str, 
             retired=values.get("retired", ""),
         )
     raise ValueError(f"unknown record '{printable_word(kind)}'")
+
+
+def _note_record(match: re.Match[str]) -> NoteRecord:
+    """Return the note record of a line that ``_NOTE_LINE`` matched."""
+    question, role, guid, kind, time, deck, tags, fields, retired, title = match.groups()
+    return NoteRecord(
+        question, role, guid, kind, int(time), tuple(fields.split(".")), tags, deck, title, retired or ""
+    )
 
 
 def _header_problems(header: dict[str, str], path: str, bank_id: str) -> list[Problem]:

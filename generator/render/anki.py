@@ -453,7 +453,7 @@ def _note_record(
     note, the usual case, returns ``before`` itself: a build makes no new record.
     """
     kind = CLOZE_NOTETYPE if role.startswith(CLOZE_ROLE_PREFIX) else QUESTION_NOTETYPE
-    fields = locking.digests(note.fields)
+    fields = locking.digests(note.fields, before.fields if before is not None else ())
     tags = locking.digest(" ".join(note.tags))
     same = (  # what Anki compares: see NoteRecord.same_content
         before is not None
