@@ -282,8 +282,7 @@ def plan_deck(bank: Bank, options: RenderOptions) -> DeckPlan:
 
 
 def _plan_deck(bank: Bank, options: RenderOptions) -> DeckPlan:
-    fields_env, css_env, cards = _environments(options.templates / "anki", _signature(options.templates))
-    css = css_env.get_template("style.css").render().strip() + "\n"
+    fields_env, css, cards = _environments(options.templates / "anki", _signature(options.templates))
     models = {
         QUESTION_NOTETYPE: _model(bank, QUESTION_NOTETYPE, QUESTION_FIELDS, QUESTION_TEMPLATE, cards, css),
         CLOZE_NOTETYPE: _model(bank, CLOZE_NOTETYPE, CLOZE_FIELDS, CLOZE_TEMPLATE, cards, css),
@@ -874,14 +873,16 @@ def _signature(templates: Path) -> tuple[tuple[str, int, int], ...]:
 @functools.lru_cache(maxsize=4)
 def _environments(
     templates: Path, signature: tuple[tuple[str, int, int], ...]
-) -> tuple[_FieldTemplates, jinja2.Environment, jinja2.Environment]:
-    """Return the field templates and the CSS and card-template environments of ``templates``.
+) -> tuple[_FieldTemplates, str, jinja2.Environment]:
+    """Return the field templates, the note types' CSS and the card-template environment of ``templates``.
 
     Every target's deck (and its site) uses the same templates: they compile
-    once per process, and again only when a file below them changes (``signature``).
+    (and the CSS renders, code colours included) once per process, and again
+    only when a file below them changes (``signature``).
     """
     fields = _FieldTemplates(_fields_environment(templates))
-    return fields, _css_environment(templates), _cards_environment(templates)
+    css = _css_environment(templates).get_template("style.css").render().strip() + "\n"
+    return fields, css, _cards_environment(templates)
 
 
 class _FieldTemplates:
