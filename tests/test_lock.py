@@ -15,6 +15,8 @@ from generator.lock import (
     NoteRecord,
     NoteTypeRecord,
     cloze_numbers,
+    digest,
+    digests,
     format_lock,
     parse_lock,
     read_lock,
@@ -140,3 +142,13 @@ def test_a_note_record_without_its_values_names_the_missing_one():
     assert [str(p) for p in error.value.problems] == [
         "x.lock:5: error: malformed lock record: missing 'type'"
     ]
+
+
+def test_field_digests_compared_with_the_locked_ones_are_each_field_s_own():
+    fields = ["<p>What is q1?</p>", "", "a {{c1::term}}", "é\u2028"]
+    own = tuple(digest(text) for text in fields)
+    assert digests(fields) == own
+    assert digests(fields, own) == own  # unchanged: the locked digests themselves
+    stale = (own[0], own[1], digest("a {{c1::other}}"), own[3])
+    assert digests(fields, stale) == own  # one field changed: its new digest, not the locked one
+    assert digests(fields, own[:3]) == own  # a locked note with fewer fields
