@@ -187,7 +187,14 @@ def bare_genanki(bank, path: Path) -> None:
                         model=cloze, guid=genanki.guid_for(q.id, group.key), fields=[text, q.question]
                     )
                 )
-    genanki.Package(deck).write_to_file(str(path), timestamp=EPOCH)
+    # genanki writes its collection to a temporary file that it never deletes: keep it in a
+    # folder of its own, removed after.
+    with tempfile.TemporaryDirectory(prefix="bare-genanki-") as scratch:
+        default, tempfile.tempdir = tempfile.tempdir, scratch
+        try:
+            genanki.Package(deck).write_to_file(str(path), timestamp=EPOCH)
+        finally:
+            tempfile.tempdir = default
 
 
 def bare_weasyprint(html: str) -> bytes:
