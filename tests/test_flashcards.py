@@ -585,3 +585,38 @@ def test_calibration_sheet_reads_the_offset_that_cancels_the_printers_shift(pape
 def test_calibration_needs_a_duplex_mode():
     with pytest.raises(ValueError, match="duplex"):
         render_calibration(options(duplex="none"))
+
+
+def _drawn(data: bytes) -> list[list[tuple]]:
+    """Return each page's glyphs as (text, box, size, face), the face without its subset's tag."""
+    return [
+        [
+            (g.text, g.x0, g.x1, g.top, g.bottom, g.size, g.font.split("+")[-1])
+            for run in page
+            for g in run.glyphs
+        ]
+        for page in document_runs(data)
+    ]
+
+
+@pytest.mark.parametrize("duplex", ["long", "none"])
+def test_a_sheet_laid_out_in_batches_prints_the_same_pages_as_one_layout(duplex, monkeypatch):
+    """A large bank's sheet is laid out a few pages at a time (its memory stays that of one batch).
+
+    Here one sheet (a front page and its back) per batch: the joined PDF has
+    every page in the whole layout's order, each drawn alike, the same page
+    sizes and metadata, and the same bytes each time.
+    """
+    from generator.render import flashcards
+
+    whole, _ = shipped(duplex=duplex)
+    monkeypatch.setattr(flashcards, "BATCH_PAGES", 2)
+    batched = render_flashcards(shipped_bank(), "deck", options(duplex=duplex)).artifacts[0].data
+    again = render_flashcards(shipped_bank(), "deck", options(duplex=duplex)).artifacts[0].data
+
+    assert batched != whole  # joined from separate layouts, not laid out at once
+    assert batched == again
+    assert len(reader(whole).pages) == len(reader(batched).pages) == 4
+    assert _drawn(batched) == _drawn(whole)
+    assert [page_size(p) for p in reader(batched).pages] == [page_size(p) for p in reader(whole).pages]
+    assert reader(batched).metadata == reader(whole).metadata

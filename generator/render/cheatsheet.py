@@ -67,6 +67,8 @@ def render_cheatsheet(bank: Bank, stem: str, options: RenderOptions) -> Rendered
     document = _layout(bank, options, snippets)
     if snippets and len(document.pages) > TARGET_PAGES:
         log.debug("cheat sheet with code has %d pages; leaving the code out", len(document.pages))
+        del document  # before the next layout, not after it (see _layout)
+        pdf.release()
         document = _layout(bank, options, {})
     name = f"{stem}-cheatsheet.pdf"
     pages = len(document.pages)
@@ -87,6 +89,9 @@ def _layout(bank: Bank, options: RenderOptions, snippets: dict[str, tuple[str, s
     the break stays where it was; it pushes what follows down a line, which can
     move later breaks, hence another layout. Labels are not forced breaks: one
     whose part no longer starts a column is simply left out the next time.
+
+    Each layout is dropped before the next one starts: a large sheet's boxes take
+    hundreds of megabytes, and two at once would double the render's peak memory.
     """
     breaks: set[str] = set()
     for attempt in range(1, _MAX_LAYOUTS + 1):
@@ -94,10 +99,12 @@ def _layout(bank: Bank, options: RenderOptions, snippets: dict[str, tuple[str, s
         document = pdf.layout(html, templates=options.templates, content=bank.root)
         found = _breaks(document)
         log.debug("cheat sheet layout %d: breaks before %s", attempt, sorted(found))
-        if found == breaks:
-            break
+        if found == breaks or attempt == _MAX_LAYOUTS:
+            return document
         breaks = found
-    return document
+        del document
+        pdf.release()
+    raise AssertionError("unreachable: the last layout returns")
 
 
 def cheatsheet_html(bank: Bank, options: RenderOptions) -> str:

@@ -22,6 +22,8 @@ its summary and as many key points as fit, and ends with "… more in the deck"
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import logging
 import math
 from dataclasses import dataclass, field
@@ -73,6 +75,8 @@ MORE = "… more in the deck"  # ends a back that had to leave key points out
 FIGURE_SHARE = 0.25  # an answer's image on a back is at most this share of the back's room tall
 FIGURES_PER_ROW = 2  # images side by side on a back
 _MAX_LAYOUTS = 8  # first layout plus at most seven corrections
+#: A sheet of more pages is laid out this many at a time (see ``render_flashcards``): about 100 MB each.
+BATCH_PAGES = 40
 MARK_GAP_MM = 2.0  # between a card edge's extension and the start of its cut mark (clear of the bleed)
 MARK_MAX_MM = 5.0
 MARK_EDGE_MM = 4.0  # cut marks end at least this far from the paper edge
@@ -157,26 +161,26 @@ def sheet_layout(paper: Paper, card_size: CardSize) -> Sheet:
 
 
 def render_flashcards(bank: Bank, stem: str, options: RenderOptions) -> Rendered:
-    """Render ``{stem}-flashcards.pdf``: duplex sheets of one card per question."""
+    """Render ``{stem}-flashcards.pdf``: duplex sheets of one card per question.
+
+    A sheet of more than ``BATCH_PAGES`` pages is laid out that many pages at a
+    time, each batch written and dropped before the next, and the batches
+    joined (``pdf.join``): a laid-out page holds its boxes and styles (about
+    2.5 MB), and a 1,000-card document at once took 700 MB. Cards never span
+    pages, so a batch lays out exactly as it would within the whole.
+    """
     plan = _Plan.estimate(bank, options)
-    for attempt in range(1, _MAX_LAYOUTS + 1):
-        document = pdf.layout(plan.html(bank, options), templates=options.templates, content=bank.root)
-        measured = _measure(document)
-        overflowing = [side for side in plan.sides if measured[side.key][0] > measured[side.key][1] + 0.01]
-        log.debug("flashcards layout %d: %d sides overflow", attempt, len(overflowing))
-        if not overflowing:
-            break
-        if attempt == _MAX_LAYOUTS or not all(plan.shrink(side, *measured[side.key]) for side in overflowing):
-            side = overflowing[0]
-            raise GeneratorError(
-                [
-                    Problem(
-                        f"question '{side.question.id}': the {side.side} of its flashcard does not fit a "
-                        f"{plan.sheet.card.name} card even with its key points left out; shorten it",
-                        side.question.location,
-                    )
-                ]
-            )
+    batches = _batches(bank, plan.sheet)
+    missing: list[Problem] = []
+    parts = []
+    for batch in batches:
+        document = _lay_out(plan, batch, options)
+        missing += fonts.missing_glyphs(document, batch)
+        parts.append(pdf.pdf_bytes(document, options.epoch))
+        del document
+        if len(batches) > 1:
+            pdf.release()
+    data = parts[0] if len(parts) == 1 else pdf.join(parts, _page_order(parts, options.duplex))
     warnings = [
         Problem(
             f"question '{side.question.id}': the back of its flashcard does not fit a "
@@ -189,9 +193,65 @@ def render_flashcards(bank: Bank, stem: str, options: RenderOptions) -> Rendered
         if plan.kept.get(side.key, side.item_count) < side.item_count
     ]
     warnings += _offset_warnings(plan.sheet, options.back_offset)
-    warnings += fonts.missing_glyphs(document, bank)
+    warnings += dict.fromkeys(missing)
     name = f"{stem}-flashcards.pdf"
-    return Rendered((Artifact(name, pdf.pdf_bytes(document, options.epoch)),), tuple(warnings))
+    return Rendered((Artifact(name, data),), tuple(warnings))
+
+
+def _batches(bank: Bank, sheet: Sheet) -> list[Bank]:
+    """Return the bank's cards in batches of ``BATCH_PAGES`` pages (fronts and backs), in order."""
+    size = sheet.per_page * max(1, BATCH_PAGES // 2)
+    questions = bank.questions
+    if len(questions) <= size:
+        return [bank]
+    return [
+        dataclasses.replace(bank, questions=questions[i : i + size]) for i in range(0, len(questions), size)
+    ]
+
+
+def _page_order(parts: list[bytes], duplex: Duplex) -> list[tuple[int, int]]:
+    """Return the joined document's pages as ``(batch, page)``.
+
+    Each batch alternates fronts and backs as the whole would (``long``,
+    ``short``), or holds its fronts and then its backs (``none``), where the
+    whole holds every front page, then every back page.
+    """
+    from pypdf import PdfReader
+
+    counts = [len(PdfReader(io.BytesIO(part)).pages) for part in parts]
+    if duplex != Duplex.NONE:
+        return [(batch, page) for batch, count in enumerate(counts) for page in range(count)]
+    fronts = [(batch, page) for batch, count in enumerate(counts) for page in range(count // 2)]
+    backs = [(batch, page) for batch, count in enumerate(counts) for page in range(count // 2, count)]
+    return fronts + backs
+
+
+def _lay_out(plan: _Plan, bank: Bank, options: RenderOptions):
+    """Lay ``bank``'s cards out, shrinking every side that overflows, until none does."""
+    ids = {q.id for q in bank.questions}
+    sides = [side for side in plan.sides if side.question.id in ids]
+    for attempt in range(1, _MAX_LAYOUTS + 1):
+        document = pdf.layout(plan.html(bank, options), templates=options.templates, content=bank.root)
+        measured = _measure(document)
+        overflowing = [side for side in sides if measured[side.key][0] > measured[side.key][1] + 0.01]
+        log.debug("flashcards layout %d: %d sides overflow", attempt, len(overflowing))
+        if not overflowing:
+            return document
+        # Dropped before the next layout, not after it: a large sheet's boxes take hundreds of MB.
+        del document
+        pdf.release()
+        if attempt == _MAX_LAYOUTS or not all(plan.shrink(side, *measured[side.key]) for side in overflowing):
+            side = overflowing[0]
+            raise GeneratorError(
+                [
+                    Problem(
+                        f"question '{side.question.id}': the {side.side} of its flashcard does not fit a "
+                        f"{plan.sheet.card.name} card even with its key points left out; shorten it",
+                        side.question.location,
+                    )
+                ]
+            )
+    raise AssertionError("unreachable: the last layout returns or raises")
 
 
 def flashcards_html(bank: Bank, options: RenderOptions) -> str:

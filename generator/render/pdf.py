@@ -16,7 +16,9 @@ the flashcards cannot drift apart:
 from __future__ import annotations
 
 import functools
+import gc
 import hashlib
+import io
 import logging
 import mimetypes
 import os
@@ -271,6 +273,16 @@ def layout(html: str, *, templates: Path, content: Path) -> Document:
     return HTML(string=html, base_url=base_url, url_fetcher=fetcher).render()
 
 
+def release() -> None:
+    """Free a dropped layout now, so the next one reuses its memory instead of adding to it.
+
+    A laid-out document holds cycles (WeasyPrint's boxes, styles and fonts refer
+    to each other), which only the cycle collector frees; left to its own
+    schedule it runs late, while the next layout is already growing the heap.
+    """
+    gc.collect()
+
+
 def pdf_bytes(document: Document, epoch: int) -> bytes:
     """Return the PDF of a laid-out document, identical for identical input and ``epoch``.
 
@@ -286,6 +298,33 @@ def pdf_bytes(document: Document, epoch: int) -> bytes:
         return document.write_pdf(pdf_identifier=True)
     finally:
         _FONT_EPOCH.reset(token)
+
+
+def join(parts: list[bytes], order: Iterable[tuple[int, int]]) -> bytes:
+    """Return one PDF of the pages ``order`` names, each ``(part, page)``, of the PDFs ``parts``.
+
+    For a document laid out in batches (see ``flashcards.BATCH_PAGES``): the
+    first part's metadata (title, dates from the epoch) and language are the
+    whole file's, and its ``/ID`` is the MD5 of the parts, so the same parts
+    always join into the same bytes.
+    """
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import ArrayObject, ByteStringObject, NameObject
+
+    readers = [PdfReader(io.BytesIO(part)) for part in parts]
+    writer = PdfWriter()
+    for part, page in order:
+        writer.add_page(readers[part].pages[page])
+    writer.add_metadata(dict(readers[0].metadata or {}))
+    language = readers[0].trailer["/Root"].get("/Lang")
+    if language is not None:
+        writer.root_object[NameObject("/Lang")] = language
+    identifier = ByteStringObject(hashlib.md5(b"".join(parts), usedforsecurity=False).digest())
+    writer._ID = ArrayObject([identifier, identifier])  # pypdf's own is random
+    writer.compress_identical_objects()
+    output = io.BytesIO()
+    writer.write(output)
+    return output.getvalue()
 
 
 # fontTools stamps every font it writes with the current time (``head.modified``,
