@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TEMPLATES = builtin_templates()
 ALL_OUTPUTS = frozenset(OutputKind)
+#: A PDF of more questions is laid out alone, never beside another such PDF: a cheat sheet
+#: holds about 0.4 MB per question while it is laid out, so two of 1,000 would take 1 GB.
+HEAVY_QUESTIONS = 250
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +209,7 @@ def _build(
     rendered, reused, damaged = _reuse(request, outcomes)
     log.info("wrote %d files to %s", len(files), request.out)
     log.info("rendered %d outputs, reused %d from the cache", len(rendered), len(reused))
+    log.debug("rendered: %s", ", ".join(rendered) or "nothing")
     for name in damaged:
         log.info("the cache entry of %s was damaged; it was rendered again", name)
     seconds = time.perf_counter() - started
@@ -336,6 +340,7 @@ def render_all(
         workers=workers or os.cpu_count() or 1,
         done=done,
         inherited=inherited,
+        heavy=lambda job: RENDERERS[job.kind].slow and len(job.target.bank.questions) > HEAVY_QUESTIONS,
     )
 
 

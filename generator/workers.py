@@ -150,11 +150,15 @@ def run_all(
     workers: int,
     done: Callable[[int, Any], None],
     inherited: tuple[int, ...] = (),
+    heavy: Callable[[Any], bool] = lambda job: False,
 ) -> list[Any]:
     """Return ``run(job)`` for every job, in order; ``slow`` jobs go to worker processes.
 
     With more than one worker and more than one slow job, the slow ones run in
-    a pool while the others run here; else all run here, in order. ``done`` is
+    a pool while the others run here; else all run here, in order. Of the slow
+    jobs, the ``heavy`` ones (a large bank's PDFs, hundreds of MB each) run one
+    at a time, each submitted when the one before it has finished, so their
+    memory never adds up; the others share the pool with them. ``done`` is
     called with each job's index and result as it finishes. ``inherited`` are
     descriptors the workers must close (the output directory's lock). ``run``
     and the jobs must pickle (the function by name) for workers that are not forked.
@@ -167,13 +171,22 @@ def run_all(
 
     parallel = [index for index, job in enumerate(jobs) if slow(job)]
     if workers > 1 and len(parallel) > 1:
+        chain = [index for index in parallel if heavy(jobs[index])]
         with _Pool(min(workers, len(parallel)), inherited) as pool:
-            futures = {index: pool.submit(run, jobs[index]) for index in parallel}
+            futures = {index: pool.submit(run, jobs[index]) for index in parallel if index not in chain}
+            if chain:
+                futures[chain[0]] = pool.submit(run, jobs[chain[0]])
             for index, job in enumerate(jobs):
-                if index not in futures:
+                if index not in parallel:
                     finish(index, run(job))
-            for index, future in futures.items():
-                finish(index, future.result())
+            for position, index in enumerate(chain):
+                result = futures[index].result()
+                if position + 1 < len(chain):
+                    futures[chain[position + 1]] = pool.submit(run, jobs[chain[position + 1]])
+                finish(index, result)
+            for index in parallel:
+                if index not in chain:
+                    finish(index, futures[index].result())
     else:
         for index, job in enumerate(jobs):
             if slow(job):

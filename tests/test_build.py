@@ -221,6 +221,51 @@ def test_an_interrupted_parallel_build_stops_its_running_renders_at_once(earlier
     assert leftovers(out) == []
 
 
+def test_a_large_banks_pdfs_render_one_at_a_time(earlier, monkeypatch, tmp_path):
+    """Heavy PDFs (a large bank's, hundreds of MB each) never lay out side by side, even with two workers.
+
+    Each PDF waits in its worker until the build has rendered its decks, which it
+    does only after handing every parallel job to the pool: had two PDFs been
+    handed over at once, both would be running by then, and the log would show it.
+    """
+    content, out, _ = earlier
+    log, decks = tmp_path / "log", tmp_path / "decks-done"
+    parent = os.getpid()
+    real = build_module.renderer
+
+    def patched(kind):
+        render = real(kind)
+
+        def run(bank, stem, options):
+            if os.getpid() != parent:
+                with log.open("a") as stream:
+                    stream.write(f"start {stem} {kind.value}\n")
+                wait_until(decks.exists, "the build to render its decks")
+                rendered = render(bank, stem, options)
+                with log.open("a") as stream:
+                    stream.write(f"end {stem} {kind.value}\n")
+                return rendered
+            if kind is OutputKind.ANKI and stem == "test-hard":
+                decks.touch()
+            return render(bank, stem, options)
+
+        return run
+
+    monkeypatch.setattr(build_module, "renderer", patched)
+    monkeypatch.setattr(build_module, "HEAVY_QUESTIONS", 0)
+
+    report = build(BuildRequest(content=content, out=out, epoch=LATER, jobs=2, use_cache=False))
+
+    events = log.read_text().splitlines()
+    assert len(events) == 8  # four PDFs, each started and ended
+    assert [e.split()[0] for e in events] == ["start", "end"] * 4
+    assert all(
+        start.split()[1:] == end.split()[1:] for start, end in zip(events[::2], events[1::2], strict=True)
+    )
+    assert len(report.rendered) == 8  # two targets' decks, sheets, flashcards and sites
+    assert report.reused == ()
+
+
 def test_the_same_failure_through_the_cli_is_a_message_and_status_1(earlier, monkeypatch):
     content, out, before = earlier
     failing_renderer(
