@@ -34,8 +34,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TEMPLATES = builtin_templates()
 ALL_OUTPUTS = frozenset(OutputKind)
-#: A PDF of more questions is laid out alone, never beside another such PDF: a cheat sheet
-#: holds about 0.4 MB per question while it is laid out, so two of 1,000 would take 1 GB.
+#: A PDF of more questions is laid out alone, in a process of its own (``workers.run_all``):
+#: a cheat sheet holds about 0.4 MB per question while it is laid out.
 HEAVY_QUESTIONS = 250
 
 

@@ -155,13 +155,14 @@ def run_all(
     """Return ``run(job)`` for every job, in order; ``slow`` jobs go to worker processes.
 
     With more than one worker and more than one slow job, the slow ones run in
-    a pool while the others run here; else all run here, in order. Of the slow
-    jobs, the ``heavy`` ones (a large bank's PDFs, hundreds of MB each) run one
-    at a time, each submitted when the one before it has finished, so their
-    memory never adds up; the others share the pool with them. ``done`` is
-    called with each job's index and result as it finishes. ``inherited`` are
-    descriptors the workers must close (the output directory's lock). ``run``
-    and the jobs must pickle (the function by name) for workers that are not forked.
+    a pool while the others run here; else all run here, in order. ``heavy``
+    slow jobs (a large bank's PDFs, hundreds of MB each) run alone instead, one
+    after another, each in a process of its own that exits when it is done: its
+    memory goes back to the system rather than stay with an idle worker while
+    the next one grows (see :func:`_run_heavy`). ``done`` is called with each
+    job's index and result as it finishes. ``inherited`` are descriptors the
+    workers must close (the output directory's lock). ``run`` and the jobs must
+    pickle (the function by name) for workers that are not forked.
     """
     results: dict[int, Any] = {}
 
@@ -170,29 +171,66 @@ def run_all(
         done(index, result)
 
     parallel = [index for index, job in enumerate(jobs) if slow(job)]
+    local = [index for index in range(len(jobs)) if index not in parallel]
     if workers > 1 and len(parallel) > 1:
         chain = [index for index in parallel if heavy(jobs[index])]
-        with _Pool(min(workers, len(parallel)), inherited) as pool:
-            futures = {index: pool.submit(run, jobs[index]) for index in parallel if index not in chain}
-            if chain:
-                futures[chain[0]] = pool.submit(run, jobs[chain[0]])
-            for index, job in enumerate(jobs):
-                if index not in parallel:
-                    finish(index, run(job))
-            for position, index in enumerate(chain):
-                result = futures[index].result()
-                if position + 1 < len(chain):
-                    futures[chain[position + 1]] = pool.submit(run, jobs[chain[position + 1]])
-                finish(index, result)
-            for index in parallel:
-                if index not in chain:
-                    finish(index, futures[index].result())
+        light = [index for index in parallel if index not in chain]
+        if chain:
+            _run_heavy(jobs, run, chain, local, finish, inherited)
+            local = []
+        _run_pooled(jobs, run, light, local, min(workers, max(1, len(light))), finish, inherited)
     else:
         for index, job in enumerate(jobs):
             if slow(job):
                 checkpoint("rendering")
             finish(index, run(job))
     return [results[index] for index in range(len(jobs))]
+
+
+def _run_pooled(
+    jobs: Sequence[Any],
+    run: Callable[[Any], Any],
+    pooled: list[int],
+    local: list[int],
+    size: int,
+    finish: Callable[[int, Any], None],
+    inherited: tuple[int, ...],
+) -> None:
+    """Run the ``pooled`` jobs in a pool of ``size`` workers and, meanwhile, the ``local`` ones here."""
+    if not pooled:
+        for index in local:
+            finish(index, run(jobs[index]))
+        return
+    with _Pool(size, inherited) as pool:
+        futures = {index: pool.submit(run, jobs[index]) for index in pooled}
+        for index in local:
+            finish(index, run(jobs[index]))
+        for index, future in futures.items():
+            finish(index, future.result())
+
+
+def _run_heavy(
+    jobs: Sequence[Any],
+    run: Callable[[Any], Any],
+    chain: list[int],
+    local: list[int],
+    finish: Callable[[int, Any], None],
+    inherited: tuple[int, ...],
+) -> None:
+    """Run the ``chain`` jobs one at a time, each in a new process; the ``local`` ones here beside the first.
+
+    A pool's worker keeps the heap its largest job grew (CPython seldom hands
+    memory back), so an idle worker that laid out a large cheat sheet would
+    hold hundreds of MB while the next PDF grows in another. A pool of one,
+    shut down after its job, ends its process and frees all of it.
+    """
+    for position, index in enumerate(chain):
+        with _Pool(1, inherited) as pool:
+            future = pool.submit(run, jobs[index])
+            if position == 0:
+                for other in local:
+                    finish(other, run(jobs[other]))
+            finish(index, future.result())
 
 
 class _Pool:

@@ -225,8 +225,9 @@ def test_a_large_banks_pdfs_render_one_at_a_time(earlier, monkeypatch, tmp_path)
     """Heavy PDFs (a large bank's, hundreds of MB each) never lay out side by side, even with two workers.
 
     Each PDF waits in its worker until the build has rendered its decks, which it
-    does only after handing every parallel job to the pool: had two PDFs been
-    handed over at once, both would be running by then, and the log would show it.
+    does only after handing the first PDF over: had two PDFs been handed over at
+    once, both would be running by then, and the log would show it. Each runs in
+    a process of its own, which ends with it (and so frees its memory).
     """
     content, out, _ = earlier
     log, decks = tmp_path / "log", tmp_path / "decks-done"
@@ -239,11 +240,11 @@ def test_a_large_banks_pdfs_render_one_at_a_time(earlier, monkeypatch, tmp_path)
         def run(bank, stem, options):
             if os.getpid() != parent:
                 with log.open("a") as stream:
-                    stream.write(f"start {stem} {kind.value}\n")
+                    stream.write(f"start {stem} {kind.value} {os.getpid()}\n")
                 wait_until(decks.exists, "the build to render its decks")
                 rendered = render(bank, stem, options)
                 with log.open("a") as stream:
-                    stream.write(f"end {stem} {kind.value}\n")
+                    stream.write(f"end {stem} {kind.value} {os.getpid()}\n")
                 return rendered
             if kind is OutputKind.ANKI and stem == "test-hard":
                 decks.touch()
@@ -262,6 +263,7 @@ def test_a_large_banks_pdfs_render_one_at_a_time(earlier, monkeypatch, tmp_path)
     assert all(
         start.split()[1:] == end.split()[1:] for start, end in zip(events[::2], events[1::2], strict=True)
     )
+    assert len({event.split()[3] for event in events}) == 4  # four processes
     assert len(report.rendered) == 8  # two targets' decks, sheets, flashcards and sites
     assert report.reused == ()
 
