@@ -225,12 +225,7 @@ def _run_heavy(
     shut down after its job, ends its process and frees all of it.
     """
     for position, index in enumerate(chain):
-        with _Pool(1, inherited) as pool:
-            future = pool.submit(run, jobs[index])
-            if position == 0:
-                for other in local:
-                    finish(other, run(jobs[other]))
-            finish(index, future.result())
+        _run_pooled(jobs, run, [index], local if position == 0 else [], 1, finish, inherited)
 
 
 class _Pool:

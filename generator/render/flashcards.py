@@ -23,7 +23,6 @@ its summary and as many key points as fit, and ends with "… more in the deck"
 from __future__ import annotations
 
 import dataclasses
-import io
 import logging
 import math
 from dataclasses import dataclass, field
@@ -173,14 +172,16 @@ def render_flashcards(bank: Bank, stem: str, options: RenderOptions) -> Rendered
     batches = _batches(bank, plan.sheet)
     missing: list[Problem] = []
     parts = []
+    counts = []
     for batch in batches:
         document = _lay_out(plan, batch, options)
         missing += fonts.missing_glyphs(document, batch)
         parts.append(pdf.pdf_bytes(document, options.epoch))
+        counts.append(len(document.pages))
         del document
         if len(batches) > 1:
             pdf.release()
-    data = parts[0] if len(parts) == 1 else pdf.join(parts, _page_order(parts, options.duplex))
+    data = parts[0] if len(parts) == 1 else pdf.join(parts, _page_order(counts, options.duplex))
     warnings = [
         Problem(
             f"question '{side.question.id}': the back of its flashcard does not fit a "
@@ -209,16 +210,13 @@ def _batches(bank: Bank, sheet: Sheet) -> list[Bank]:
     ]
 
 
-def _page_order(parts: list[bytes], duplex: Duplex) -> list[tuple[int, int]]:
-    """Return the joined document's pages as ``(batch, page)``.
+def _page_order(counts: list[int], duplex: Duplex) -> list[tuple[int, int]]:
+    """Return the joined document's pages as ``(batch, page)``, given each batch's page count.
 
     Each batch alternates fronts and backs as the whole would (``long``,
     ``short``), or holds its fronts and then its backs (``none``), where the
     whole holds every front page, then every back page.
     """
-    from pypdf import PdfReader
-
-    counts = [len(PdfReader(io.BytesIO(part)).pages) for part in parts]
     if duplex != Duplex.NONE:
         return [(batch, page) for batch, count in enumerate(counts) for page in range(count)]
     fronts = [(batch, page) for batch, count in enumerate(counts) for page in range(count // 2)]
