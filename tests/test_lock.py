@@ -97,6 +97,9 @@ def test_texts_with_unicode_line_breaks_stay_on_their_record_line(tmp_path):
     assert read_lock(tmp_path, "b") == lock
 
 
+NOTE = 'note q1 question guid=g type=question time=1 deck=d tags=t fields=aa "Why?"'
+
+
 @pytest.mark.parametrize(
     ("text", "line", "message"),
     [
@@ -109,6 +112,12 @@ def test_texts_with_unicode_line_breaks_stay_on_their_record_line(tmp_path):
         (f'{MAGIC}\nbank b\nversion 1\nreleased 1\nitem q1 p x "t"\n', 5, "malformed lock record: invalid"),
         (f"{MAGIC}\nbank b\nversion 1\nreleased 1\nfrobnicate\n", 5, "malformed lock record: unknown record"),
         (f"{MAGIC}\nbank other\nversion 1\nreleased 1\n", 1, "the lock belongs to bank 'other', not 'b'"),
+        (f"# a comment\n{NOTE}\n{MAGIC}\nbank b\nversion 1\nreleased 1\n", 2, "not a prepdeck lock"),
+        (
+            f"{MAGIC}\nbank b\nversion 1\nreleased 1\n{NOTE}\n{NOTE.replace('q1', 'q2')}\n",
+            6,
+            "malformed lock record: GUID g is listed twice",
+        ),
     ],
 )
 def test_a_malformed_lock_names_its_line(text: str, line: int, message: str):

@@ -670,7 +670,7 @@ def _item_records(
     live = set(numbers)
     for before in locked:
         if before.number not in live:
-            found.append(before if before.retired else dataclass_replace(before, retired=version))
+            found.append(before if before.retired else before._replace(retired=version))
     return tuple(sorted(found, key=lambda item: item.number))
 
 
