@@ -224,31 +224,25 @@ def test_an_interrupted_parallel_build_stops_its_running_renders_at_once(earlier
 def test_a_large_banks_pdfs_render_one_at_a_time(earlier, monkeypatch, tmp_path):
     """Heavy PDFs (a large bank's, hundreds of MB each) never lay out side by side, even with two workers.
 
-    Each PDF waits in its worker until the build has rendered its decks, which it
-    does only after handing the first PDF over: had two PDFs been handed over at
-    once, both would be running by then, and the log would show it. Each runs in
-    a process of its own, which ends with it (and so frees its memory).
+    They render first, one after another, each in a process of its own that
+    ends with it (and so frees its memory), while the build itself renders
+    nothing: its decks and sites follow, so they never sit in its heap beside
+    a layout. Each render logs when it starts and ends, and in which process.
     """
     content, out, _ = earlier
-    log, decks = tmp_path / "log", tmp_path / "decks-done"
-    parent = os.getpid()
+    log = tmp_path / "log"
     real = build_module.renderer
 
     def patched(kind):
         render = real(kind)
 
         def run(bank, stem, options):
-            if os.getpid() != parent:
-                with log.open("a") as stream:
-                    stream.write(f"start {stem} {kind.value} {os.getpid()}\n")
-                wait_until(decks.exists, "the build to render its decks")
-                rendered = render(bank, stem, options)
-                with log.open("a") as stream:
-                    stream.write(f"end {stem} {kind.value} {os.getpid()}\n")
-                return rendered
-            if kind is OutputKind.ANKI and stem == "test-hard":
-                decks.touch()
-            return render(bank, stem, options)
+            with log.open("a") as stream:
+                stream.write(f"start {stem} {kind.value} {os.getpid()}\n")
+            rendered = render(bank, stem, options)
+            with log.open("a") as stream:
+                stream.write(f"end {stem} {kind.value} {os.getpid()}\n")
+            return rendered
 
         return run
 
@@ -257,13 +251,14 @@ def test_a_large_banks_pdfs_render_one_at_a_time(earlier, monkeypatch, tmp_path)
 
     report = build(BuildRequest(content=content, out=out, epoch=LATER, jobs=2, use_cache=False))
 
-    events = log.read_text().splitlines()
-    assert len(events) == 8  # four PDFs, each started and ended
-    assert [e.split()[0] for e in events] == ["start", "end"] * 4
-    assert all(
-        start.split()[1:] == end.split()[1:] for start, end in zip(events[::2], events[1::2], strict=True)
-    )
-    assert len({event.split()[3] for event in events}) == 4  # four processes
+    events = [line.split() for line in log.read_text().splitlines()]
+    pdfs = [e for e in events if e[2] in (OutputKind.CHEATSHEET.value, OutputKind.FLASHCARDS.value)]
+    assert len(pdfs) == 8  # four PDFs, each started and ended
+    assert events[:8] == pdfs  # before anything else
+    assert [e[0] for e in pdfs] == ["start", "end"] * 4  # never two at once
+    assert all(start[1:] == end[1:] for start, end in zip(pdfs[::2], pdfs[1::2], strict=True))
+    assert len({e[3] for e in pdfs} | {str(os.getpid())}) == 5  # four processes, none of them the build
+    assert {e[3] for e in events[8:]} == {str(os.getpid())}  # decks and sites, here, after
     assert len(report.rendered) == 8  # two targets' decks, sheets, flashcards and sites
     assert report.reused == ()
 
