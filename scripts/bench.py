@@ -965,31 +965,38 @@ def main() -> int:
     }
     only = next((name for name in sections if getattr(args, f"{name}_only")), None)
     if only is not None:
-        measure, targets, show = sections[only]
+        measure, section_targets, show = sections[only]
         try:
             results.update(measure())
         finally:
             shutil.rmtree(work, ignore_errors=True)
-        results["targets"] = target_table(targets(results))
+        results["targets"] = target_table(section_targets(results))
         (args.out / f"results-{only}.json").write_text(json.dumps(results, indent=2) + "\n")
         print_targets(results["targets"])
         if show is not None:
             show(results)
         return 0 if only == "media" else status(results["targets"])  # media reports, never fails
-    try:
-        results["site"] = bench_site(work, args.runs)
-        results["fonts"] = bench_fonts(work, args.runs)
-        results["media"] = bench_media(work, args.runs)
-        results["default_build"] = bench_default_build(args.runs)
-        results["pdf_overhead"] = bench_pdf_overhead(args.runs)
-        results["noop_make_build"] = bench_noop_make()
-        results["incremental"] = bench_incremental(work, args.runs)
-        results["scale_build"] = bench_scale_build(work)
-        results["hostile_input"] = bench_hostile_input(work)
-        results["scale"] = bench_scale(work, [int(s) for s in args.sizes.split(",")])
-        results["cheatsheet_scale"] = bench_cheatsheet_scale(
+    every = {
+        "site": lambda: bench_site(work, args.runs),
+        "fonts": lambda: bench_fonts(work, args.runs),
+        "media": lambda: bench_media(work, args.runs),
+        "default_build": lambda: bench_default_build(args.runs),
+        "pdf_overhead": lambda: bench_pdf_overhead(args.runs),
+        "noop_make_build": bench_noop_make,
+        "incremental": lambda: bench_incremental(work, args.runs),
+        "scale_build": lambda: bench_scale_build(work),
+        "hostile_input": lambda: bench_hostile_input(work),
+        "scale": lambda: bench_scale(work, [int(s) for s in args.sizes.split(",")]),
+        "cheatsheet_scale": lambda: bench_cheatsheet_scale(
             work, [int(s) for s in args.sheet_sizes.split(",")]
-        )
+        ),
+    }
+    partial = args.out / "results-partial.json"
+    try:
+        for name, measure in every.items():
+            results[name] = measure()
+            # What is measured so far survives a later section's failure.
+            partial.write_text(json.dumps(results, indent=2) + "\n")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     sheet = results["cheatsheet_scale"]
@@ -1000,6 +1007,7 @@ def main() -> int:
     }
     results["targets"] = targets(results)
     (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    partial.unlink()
     print_table(results)
     print(f"\nwritten {args.out / 'results.json'}")
     return status(results["targets"])
