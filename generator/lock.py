@@ -102,7 +102,7 @@ class NoteTypeRecord:
 class NoteRecord(NamedTuple):
     """A released note: identity, digests of what Anki receives, and when that was released.
 
-    A named tuple, not a frozen dataclass, as immutable and a tenth of the cost to
+    A named tuple, not a frozen dataclass, as immutable and a fifth of the cost to
     make: a build reads one per note from the lock and makes one for each note.
     """
 
@@ -280,54 +280,7 @@ def read_lock(content: Path, bank_id: str) -> Lock:
 
 
 def parse_lock(text: str, path: str, bank_id: str) -> Lock:
-    """Return the lock that ``text`` holds; ``path`` is for messages.
-
-    A build reads every record (5,000 lines for 1,000 questions). A lock as
-    ``format_lock`` wrote it is read with one regular-expression scan of the
-    whole text for its notes and one for its items, and the few other lines
-    one by one; any other text is read line by line, which names the line of
-    each problem.
-    """
-    return _parse_written(text, bank_id) or _parse_lines(text, path, bank_id)
-
-
-def _parse_written(text: str, bank_id: str) -> Lock | None:
-    """Return the lock in ``text`` if it is well formed, else None: read it line by line to learn why."""
-    text = f"\n{text}\n"  # every line between two newlines
-    others = [line for line in _OTHER_LINES.findall(text) if line[0] != "#"]
-    before = text[: text.find(f"\n{MAGIC}\n")]  # comments, unless a record comes first
-    if not others or others[0] != MAGIC or "\nnote " in before or "\nitem " in before:
-        return None
-    notes = list(map(_note_record, _NOTE_LINES.findall(text)))
-    items = [ItemRecord(q, g, int(n), t, k, r) for q, g, n, k, r, t in _ITEM_LINES.findall(text)]
-    header: dict[str, str] = {}
-    notetypes: dict[str, NoteTypeRecord] = {}
-    lines = others[1:]
-    if len(notes) + len(items) != text.count("\nnote ") + text.count("\nitem "):
-        lines += [found[-1] for found in _ODD_LINES.findall(text)]  # e.g. a title with quotes, escaped
-    try:
-        for record in map(_record, lines):
-            if isinstance(record, NoteRecord):
-                notes.append(record)
-            elif isinstance(record, ItemRecord):
-                items.append(record)
-            elif isinstance(record, NoteTypeRecord):
-                notetypes[record.kind] = record
-            else:
-                header[record[0]] = record[1]
-    except (KeyError, IndexError, ValueError):
-        return None
-    by_guid = {note.guid: note for note in notes}
-    if len(by_guid) != len(notes) or _header_problems(header, "", bank_id):
-        return None  # a GUID listed twice, or a missing or wrong header line
-    by_group: dict[tuple[str, str], list[ItemRecord]] = {}
-    for item in items:
-        by_group.setdefault((item.question, item.group), []).append(item)
-    return _lock(header, notetypes, by_guid, by_group)
-
-
-def _parse_lines(text: str, path: str, bank_id: str) -> Lock:
-    """Return the lock in ``text``, read line by line; GeneratorError naming each problem's line."""
+    """Return the lock that ``text`` holds; ``path`` is for messages."""
     header: dict[str, str] = {}
     notetypes: dict[str, NoteTypeRecord] = {}
     notes: dict[str, NoteRecord] = {}
@@ -344,8 +297,9 @@ def _parse_lines(text: str, path: str, bank_id: str) -> Lock:
                 break
             seen_magic = True
             continue
+        match = _NOTE_LINE.fullmatch(line)  # most lines: a note or an item, as format_lock wrote it
         try:
-            record = _record(line)
+            record = _note_record(match) if match is not None else _record(line)
         except (KeyError, IndexError, ValueError) as exc:
             reason = f"missing '{exc.args[0]}'" if isinstance(exc, KeyError) else str(exc)
             problems.append(Problem(f"malformed lock record: {reason}", Location(path, number)))
@@ -369,15 +323,6 @@ def _parse_lines(text: str, path: str, bank_id: str) -> Lock:
     problems += _header_problems(header, path, bank_id) if not problems else []
     if problems:
         raise GeneratorError(problems)
-    return _lock(header, notetypes, notes, items)
-
-
-def _lock(
-    header: dict[str, str],
-    notetypes: dict[str, NoteTypeRecord],
-    notes: dict[str, NoteRecord],
-    items: dict[tuple[str, str], list[ItemRecord]],
-) -> Lock:
     return Lock(
         bank=header["bank"],
         version=header["version"],
@@ -393,9 +338,11 @@ def _record(line: str) -> NoteTypeRecord | NoteRecord | ItemRecord | tuple[str, 
 
     Raises KeyError (a missing value), IndexError or ValueError for a malformed line.
     """
+    # A build reads every record (5,000 for 1,000 questions): the notes and items that
+    # ``format_lock`` wrote take one regular expression each; any other line, the long way.
     match = _NOTE_LINE.fullmatch(line)
     if match is not None:
-        return _note_record(match.groups())
+        return _note_record(match)
     match = _ITEM_LINE.fullmatch(line)
     if match is not None:
         question, group, number, key, retired, title = match.groups()
@@ -443,9 +390,9 @@ def _record(line: str) -> NoteTypeRecord | NoteRecord | ItemRecord | tuple[str, 
     raise ValueError(f"unknown record '{printable_word(kind)}'")
 
 
-def _note_record(groups: tuple[str, ...]) -> NoteRecord:
-    """Return the note record of a line, given the groups that ``_NOTE_LINE`` matched."""
-    question, role, guid, kind, time, deck, tags, fields, retired, title = groups
+def _note_record(match: re.Match[str]) -> NoteRecord:
+    """Return the note record of a line that ``_NOTE_LINE`` matched."""
+    question, role, guid, kind, time, deck, tags, fields, retired, title = match.groups()
     return NoteRecord(
         question, role, guid, kind, int(time), tuple(fields.split(".")), tags, deck, title, retired or ""
     )
@@ -468,13 +415,6 @@ _NOTE_LINE = re.compile(
     r'(?: retired=(\S+))? "([^"\\\x00-\x1f]*)"'
 )
 _ITEM_LINE = re.compile(r'item (\S+) (\S+) (\d+)(?: key=(\S+))?(?: retired=(\S+))? "([^"\\\x00-\x1f]*)"')
-# The same, for every line of a text at once: each starts at a "\n" and ends before one, a
-# literal the scan looks for (``^`` and ``$`` would test every character). In the groups of a
-# line, an absent part is "".
-_NOTE_LINES = re.compile(f"\n{_NOTE_LINE.pattern}(?=\n)")
-_ITEM_LINES = re.compile(f"\n{_ITEM_LINE.pattern}(?=\n)")
-_OTHER_LINES = re.compile(r"\n(?!note |item )([^\n]+)")
-_ODD_LINES = re.compile(f"\n(?!(?:{_NOTE_LINE.pattern}|{_ITEM_LINE.pattern})\n)((?:note|item) [^\n]*)")
 
 #: The words each record starts with, before its name=value pairs.
 _WORDS = {
