@@ -65,17 +65,15 @@ def digest(text: str) -> str:
     return f"{zlib.crc32(text.encode('utf-8')):08x}"
 
 
-def digests(texts: Sequence[str], before: tuple[str, ...] = ()) -> tuple[str, ...]:
-    """Return ``digest`` of each text, in one pass: a build digests every field of every note.
+def digests(texts: Sequence[str], before: str = "") -> str:
+    """Return ``digest`` of each text, joined by dots, in one pass: a build digests every field of every note.
 
     When they equal ``before`` (the locked digests: the usual case), returns
-    ``before`` itself, found by one comparison of their hex, not one per field.
+    ``before`` itself, found by one comparison of strings, not one per field.
     """
     sums = tuple(map(zlib.crc32, map(str.encode, texts)))
-    packed = struct.pack(f">{len(sums)}I", *sums).hex()
-    if len(before) == len(sums) and packed == "".join(before):
-        return before
-    return tuple(packed[start : start + 8] for start in range(0, len(packed), 8))
+    packed = struct.pack(f">{len(sums)}I", *sums).hex(".", 4)
+    return before if packed == before else packed
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +109,7 @@ class NoteRecord(NamedTuple):
     guid: str
     kind: str  # the note type's key
     time: int
-    fields: tuple[str, ...]  # one digest per field, in the note type's field order
+    fields: str  # one digest per field, in the note type's field order, joined by "."
     tags: str  # digest of the tags, in order
     deck: str  # digest of the deck name
     title: str  # the question's text, for tombstones and release notes
@@ -125,6 +123,10 @@ class NoteRecord(NamedTuple):
             other.tags,
             other.deck,
         )
+
+    def field_digests(self) -> tuple[str, ...]:
+        """Return the digest of each field, in the note type's field order."""
+        return tuple(self.fields.split(".")) if self.fields else ()
 
 
 class ItemRecord(NamedTuple):
@@ -297,16 +299,23 @@ def parse_lock(text: str, path: str, bank_id: str) -> Lock:
                 break
             seen_magic = True
             continue
-        match = _NOTE_LINE.fullmatch(line)  # most lines: a note or an item, as format_lock wrote it
+        # Nearly every line is a note or an item as format_lock wrote it: one regular expression
+        # each, chosen by the first word; any other line (or one with escapes) goes the long way.
+        prefix = line[:5]
+        pattern = _NOTE_LINE if prefix == "note " else _ITEM_LINE if prefix == "item " else None
+        match = pattern.fullmatch(line) if pattern is not None else None
+        if match is not None and pattern is _ITEM_LINE:
+            question, group, position, key, retired, title = match.groups()
+            item = ItemRecord(question, group, int(position), title, key or "", retired or "")
+            items.setdefault((question, group), []).append(item)
+            continue
         try:
             record = _note_record(match) if match is not None else _record(line)
         except (KeyError, IndexError, ValueError) as exc:
             reason = f"missing '{exc.args[0]}'" if isinstance(exc, KeyError) else str(exc)
             problems.append(Problem(f"malformed lock record: {reason}", Location(path, number)))
             continue
-        if isinstance(record, NoteTypeRecord):
-            notetypes[record.kind] = record
-        elif isinstance(record, NoteRecord):
+        if isinstance(record, NoteRecord):
             if record.guid in notes:
                 problems.append(
                     Problem(
@@ -314,6 +323,8 @@ def parse_lock(text: str, path: str, bank_id: str) -> Lock:
                     )
                 )
             notes[record.guid] = record
+        elif isinstance(record, NoteTypeRecord):
+            notetypes[record.kind] = record
         elif isinstance(record, ItemRecord):
             items.setdefault((record.question, record.group), []).append(record)
         else:
@@ -338,15 +349,6 @@ def _record(line: str) -> NoteTypeRecord | NoteRecord | ItemRecord | tuple[str, 
 
     Raises KeyError (a missing value), IndexError or ValueError for a malformed line.
     """
-    # A build reads every record (5,000 for 1,000 questions): the notes and items that
-    # ``format_lock`` wrote take one regular expression each; any other line, the long way.
-    match = _NOTE_LINE.fullmatch(line)
-    if match is not None:
-        return _note_record(match)
-    match = _ITEM_LINE.fullmatch(line)
-    if match is not None:
-        question, group, number, key, retired, title = match.groups()
-        return ItemRecord(question, group, int(number), title, key or "", retired or "")
     words, quoted = _split(line)
     kind = words[0]
     if len(words) < len(_WORDS.get(kind, ())) + 1:
@@ -371,7 +373,7 @@ def _record(line: str) -> NoteTypeRecord | NoteRecord | ItemRecord | tuple[str, 
             guid=values["guid"],
             kind=values["type"],
             time=int(values["time"]),
-            fields=tuple(values["fields"].split(".")),
+            fields=values["fields"],
             tags=values["tags"],
             deck=values["deck"],
             title=quoted or "",
@@ -393,9 +395,7 @@ def _record(line: str) -> NoteTypeRecord | NoteRecord | ItemRecord | tuple[str, 
 def _note_record(match: re.Match[str]) -> NoteRecord:
     """Return the note record of a line that ``_NOTE_LINE`` matched."""
     question, role, guid, kind, time, deck, tags, fields, retired, title = match.groups()
-    return NoteRecord(
-        question, role, guid, kind, int(time), tuple(fields.split(".")), tags, deck, title, retired or ""
-    )
+    return NoteRecord(question, role, guid, kind, int(time), fields, tags, deck, title, retired or "")
 
 
 def _header_problems(header: dict[str, str], path: str, bank_id: str) -> list[Problem]:
@@ -475,7 +475,7 @@ def format_lock(lock: Lock) -> str:
             (
                 (n.question, n.role, 0, 0),
                 f"note {n.question} {n.role} guid={n.guid} type={n.kind} time={n.time} deck={n.deck} "
-                f"tags={n.tags} fields={'.'.join(n.fields)}{retired} {_quote(n.title)}",
+                f"tags={n.tags} fields={n.fields}{retired} {_quote(n.title)}",
             )
         )
     for found in lock.items.values():
@@ -566,8 +566,8 @@ def _changed_parts(before: NoteRecord, after: NoteRecord, new: Lock) -> tuple[st
     parts = []
     if before.kind != after.kind:
         parts.append("note type")
-    elif len(before.fields) == len(after.fields):
-        for index, (a, b) in enumerate(zip(before.fields, after.fields, strict=True)):
+    elif len(before.field_digests()) == len(after.field_digests()):
+        for index, (a, b) in enumerate(zip(before.field_digests(), after.field_digests(), strict=True)):
             if a != b:
                 parts.append(names[index] if index < len(names) else f"field {index + 1}")
     else:
