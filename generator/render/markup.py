@@ -80,15 +80,21 @@ _md = _parser()
 CODE_CLASS = "code"
 
 
+#: How many texts each Markdown cache keeps: every text of a 5,000-question bank (some
+#: 50,000, about 10 MB), so a target's site reuses all that its deck rendered. At
+#: 16,384 the site of such a bank rendered every text again: 7.1 s against 5.4 s.
+_CACHED_TEXTS = 65_536
+
+
 # Renderers format the same text more than once (a key point appears on its
 # question's card and on its cloze card); caching makes the second time free.
-@functools.lru_cache(maxsize=16_384)
+@functools.lru_cache(maxsize=_CACHED_TEXTS)
 def markdown(text: str) -> Markup:
     """Render block Markdown (paragraphs, lists, code) to safe HTML."""
     return Markup(_md.render(text).strip())
 
 
-@functools.lru_cache(maxsize=16_384)
+@functools.lru_cache(maxsize=_CACHED_TEXTS)
 def markdown_inline(text: str) -> Markup:
     """Render one line of Markdown (emphasis, inline code, links) without a paragraph."""
     return Markup(_md.renderInline(text).strip())
