@@ -8,6 +8,7 @@ once per question, naming its file, its id and the characters.
 
 from __future__ import annotations
 
+import io
 import shutil
 import subprocess
 from pathlib import Path
@@ -173,6 +174,61 @@ def test_a_machine_without_any_system_font_builds_the_same_pdfs(tmp_path: Path, 
     assert len(names) == 10 and names == sorted(p.name for p in bare.files)
     for name in names:
         assert (tmp_path / "bare" / name).read_bytes() == (tmp_path / "normal" / name).read_bytes(), name
+
+
+def _weasyprint_subset(path: Path, subset_font, text: str, kern: bool = False) -> tuple[bytes, set[str]]:
+    """Subset a face as WeasyPrint's fontTools fallback does, with ``subset_font`` as ``Subsetter.subset``.
+
+    Return the font's bytes and the tables the subsetting read. With ``kern``, the
+    face gets a legacy ``kern`` table first, which fontTools drops while GPOS is there.
+    """
+    from fontTools import subset
+    from fontTools.ttLib import newTable
+    from fontTools.ttLib.tables._k_e_r_n import KernTable_format_0
+
+    font = TTFont(path)
+    if kern:
+        table = KernTable_format_0()
+        table.version, table.coverage, table.format, table.kernTable = 0, 1, 0, {("A", "V"): -80}
+        font["kern"] = newTable("kern")
+        font["kern"].version, font["kern"].kernTables = 0, [table]
+    data = io.BytesIO()
+    font.save(data)
+    font = TTFont(io.BytesIO(data.getvalue()))
+    read: set[str] = set()
+    get = font.__class__.__getitem__
+    font.__class__ = type(
+        "Spied", (font.__class__,), {"__getitem__": lambda f, tag: read.add(tag) or get(f, tag)}
+    )
+    options = subset.Options(
+        retain_gids=True,
+        passthrough_tables=True,
+        ignore_missing_glyphs=True,
+        hinting=True,
+        desubroutinize=True,
+    )
+    options.drop_tables += ["GSUB", "GPOS", "SVG"]  # WeasyPrint's options (weasyprint/pdf/fonts.py)
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(unicodes=[ord(c) for c in text])
+    subset_font(subsetter, font)
+    output = io.BytesIO()
+    font.save(output)
+    return output.getvalue(), read
+
+
+@pytest.mark.parametrize("kern", [False, True], ids=["shipped", "with-kern"])
+def test_fonttools_subsetting_skips_the_layout_tables_it_drops_and_writes_the_same_font(kern: bool):
+    face = TEMPLATES / "css" / "fonts" / "FiraSansCondensed-Regular.ttf"
+    text = "Ring all-reduce: 2(N−1)/N · M, AV fi"
+    clock = pdf._FONT_EPOCH.set(EPOCH)  # fontTools stamps the time into each font it writes
+    try:
+        ours, read = _weasyprint_subset(face, pdf.font_subset.Subsetter.subset, text, kern)
+        theirs, read_before = _weasyprint_subset(face, pdf._subset_font, text, kern)
+    finally:
+        pdf._FONT_EPOCH.reset(clock)
+    assert ours == theirs
+    assert {"GSUB", "GPOS"} <= read_before and not {"GSUB", "GPOS"} & read
+    assert "kern" not in TTFont(io.BytesIO(ours))
 
 
 # -- missing glyphs ---------------------------------------------------------------------------------

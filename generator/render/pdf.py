@@ -31,6 +31,7 @@ from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
 import jinja2
+from fontTools import subset as font_subset
 from fontTools.misc import timeTools
 from fontTools.ttLib.tables import _h_e_a_d
 from markupsafe import Markup
@@ -365,6 +366,34 @@ def _font_timestamp() -> int:
 
 
 _h_e_a_d.timestampNow = _font_timestamp
+
+#: The layout tables that fontTools' ``Subsetter.subset`` reads in full before anything else.
+_LAYOUT_TABLES = ("GSUB", "GPOS")
+_subset_font = font_subset.Subsetter.subset
+
+
+def _subset_without_dropped_layout(self: font_subset.Subsetter, font) -> None:
+    """Subset ``font`` as fontTools does, without first reading the layout tables it then drops.
+
+    ``Subsetter.subset`` starts by loading GSUB and GPOS (to lay them out compactly
+    in memory), then drops every table its options name. WeasyPrint's fontTools
+    subsetting names both (a PDF's fonts need no shaping rules), so loading them
+    is wasted: for Fira Sans, most of a subset's time. Here they are dropped
+    before, by the very rule fontTools applies after: the same fonts, the same
+    bytes. (Its rule that drops ``kern`` when GPOS is there runs before GPOS
+    goes, so ``kern`` goes first here too.)
+    """
+    options = self.options
+    dropped = [tag for tag in _LAYOUT_TABLES if tag in font and tag in options.drop_tables]
+    if dropped:
+        if "GPOS" in dropped and "kern" in font and not options.legacy_kern:
+            del font["kern"]
+        for tag in dropped:
+            del font[tag]
+    _subset_font(self, font)
+
+
+font_subset.Subsetter.subset = _subset_without_dropped_layout
 
 
 def subsetting_hint() -> str | None:
