@@ -283,22 +283,41 @@ def read_lock(content: Path, bank_id: str) -> Lock:
 
 def parse_lock(text: str, path: str, bank_id: str) -> Lock:
     """Return the lock that ``text`` holds; ``path`` is for messages."""
-    header: dict[str, str] = {}
-    notetypes: dict[str, NoteTypeRecord] = {}
-    notes: dict[str, NoteRecord] = {}
-    items: dict[tuple[str, str], list[ItemRecord]] = {}
-    problems: list[Problem] = []
-    seen_magic = False
+    found = _Records(path)
     # Lines end at "\n" alone: a quoted text may hold U+2028 or NEL, which JSON leaves as they are.
-    for number, line in enumerate(text.split("\n"), start=1):
-        if not line or line[0] == "#":
-            continue
-        if not seen_magic:
-            if line != MAGIC:
-                problems.append(Problem(f"not a prepdeck lock (expected '{MAGIC}')", Location(path, number)))
-                break
-            seen_magic = True
-            continue
+    lines = ((n, line) for n, line in enumerate(text.split("\n"), start=1) if line and line[0] != "#")
+    first = next(lines, None)
+    if first is None or first[1] != MAGIC:
+        number = first[0] if first is not None else 1
+        raise GeneratorError([Problem(f"not a prepdeck lock (expected '{MAGIC}')", Location(path, number))])
+    for number, line in lines:
+        found.add(number, line)
+    problems = found.problems or _header_problems(found.header, path, bank_id)
+    if problems:
+        raise GeneratorError(problems)
+    return Lock(
+        bank=found.header["bank"],
+        version=found.header["version"],
+        released=int(found.header["released"]),
+        notetypes=found.notetypes,
+        notes=found.notes,
+        items={key: tuple(sorted(items, key=lambda i: i.number)) for key, items in found.items.items()},
+    )
+
+
+class _Records:
+    """The records of a lock as they are read, line by line, and the problems found on the way."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.header: dict[str, str] = {}
+        self.notetypes: dict[str, NoteTypeRecord] = {}
+        self.notes: dict[str, NoteRecord] = {}
+        self.items: dict[tuple[str, str], list[ItemRecord]] = {}
+        self.problems: list[Problem] = []
+
+    def add(self, number: int, line: str) -> None:
+        """Read one line after the magic one: a record, or a problem at ``number``."""
         # Nearly every line is a note or an item as format_lock wrote it: one regular expression
         # each, chosen by the first word; any other line (or one with escapes) goes the long way.
         prefix = line[:5]
@@ -307,41 +326,27 @@ def parse_lock(text: str, path: str, bank_id: str) -> Lock:
         if match is not None and pattern is _ITEM_LINE:
             question, group, position, key, retired, title = match.groups()
             item = ItemRecord(question, group, int(position), title, key or "", retired or "")
-            items.setdefault((question, group), []).append(item)
-            continue
+            self.items.setdefault((question, group), []).append(item)
+            return
         try:
             record = _note_record(match) if match is not None else _record(line)
         except (KeyError, IndexError, ValueError) as exc:
             reason = f"missing '{exc.args[0]}'" if isinstance(exc, KeyError) else str(exc)
-            problems.append(Problem(f"malformed lock record: {reason}", Location(path, number)))
-            continue
+            self.problem(number, f"malformed lock record: {reason}")
+            return
         if isinstance(record, NoteRecord):
-            if record.guid in notes:
-                problems.append(
-                    Problem(
-                        f"malformed lock record: GUID {record.guid} is listed twice", Location(path, number)
-                    )
-                )
-            notes[record.guid] = record
+            if record.guid in self.notes:
+                self.problem(number, f"malformed lock record: GUID {record.guid} is listed twice")
+            self.notes[record.guid] = record
         elif isinstance(record, NoteTypeRecord):
-            notetypes[record.kind] = record
+            self.notetypes[record.kind] = record
         elif isinstance(record, ItemRecord):
-            items.setdefault((record.question, record.group), []).append(record)
+            self.items.setdefault((record.question, record.group), []).append(record)
         else:
-            header[record[0]] = record[1]
-    if not seen_magic and not problems:
-        problems.append(Problem(f"not a prepdeck lock (expected '{MAGIC}')", Location(path, 1)))
-    problems += _header_problems(header, path, bank_id) if not problems else []
-    if problems:
-        raise GeneratorError(problems)
-    return Lock(
-        bank=header["bank"],
-        version=header["version"],
-        released=int(header["released"]),
-        notetypes=notetypes,
-        notes=notes,
-        items={key: tuple(sorted(found, key=lambda i: i.number)) for key, found in items.items()},
-    )
+            self.header[record[0]] = record[1]
+
+    def problem(self, number: int, message: str) -> None:
+        self.problems.append(Problem(message, Location(self.path, number)))
 
 
 def _record(line: str) -> NoteTypeRecord | NoteRecord | ItemRecord | tuple[str, str]:
