@@ -406,6 +406,8 @@ def _with_media(bank: Bank, note: genanki.Note, files: dict[str, bytes]) -> gena
     The names enter the fields, so a changed picture changes the note: its time
     rises and Anki updates it, copying the file under its new name.
     """
+    if not media.shows_media("".join(note.fields)):  # most notes: one search, not one per field
+        return note
     try:
         note.fields = [media.flatten(bank.root, value, files) for value in note.fields]
     except media.MediaError as error:  # the file changed after validation

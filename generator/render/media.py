@@ -438,12 +438,17 @@ def media_files(root: Path, html: str) -> dict[str, bytes]:
     return files
 
 
+def shows_media(html: str) -> bool:
+    """Return False when the HTML shows no image and no formula (most fields): nothing to flatten."""
+    return 'class="prepdeck-' in html
+
+
 def flatten(root: Path, html: str, files: dict[str, bytes]) -> str:
     """Return the HTML with each ``media/…`` image source replaced by its flat, hashed name.
 
     Adds each file's name and bytes to ``files``.
     """
-    if 'class="prepdeck-' not in html:  # no image, no formula: most fields
+    if not shows_media(html):
         return html
 
     def replace_source(match: re.Match[str]) -> str:
