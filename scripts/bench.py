@@ -685,7 +685,7 @@ def bench_scale(work: Path, sizes: list[int], runs: int = 5) -> list[dict]:
             bare.append(stage_in_subprocess(content, "bare"))
         deck = statistics.median(r["seconds"] for r in ours)
         baseline = statistics.median(r["seconds"] for r in bare)
-        lock = lock_cost_in_subprocess(content, runs=9 if size <= 1000 else 3)
+        lock = lock_cost_in_subprocess(content, runs=9 if size <= 1000 else 7)
         cold = statistics.median(r["cpu"] for r in ours)
         rows.append(
             {
