@@ -569,10 +569,11 @@ def _short(text: str, width: int = 50) -> str:
 def _changed_parts(before: NoteRecord, after: NoteRecord, new: Lock) -> tuple[str, ...]:
     names = new.notetypes[after.kind].fields if after.kind in new.notetypes else ()
     parts = []
+    was, now = before.field_digests(), after.field_digests()
     if before.kind != after.kind:
         parts.append("note type")
-    elif len(before.field_digests()) == len(after.field_digests()):
-        for index, (a, b) in enumerate(zip(before.field_digests(), after.field_digests(), strict=True)):
+    elif len(was) == len(now):
+        for index, (a, b) in enumerate(zip(was, now, strict=True)):
             if a != b:
                 parts.append(names[index] if index < len(names) else f"field {index + 1}")
     else:

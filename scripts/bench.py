@@ -269,7 +269,8 @@ def lock_cost_in_subprocess(content: Path, runs: int) -> dict:
     With the lock, the stage reads and parses ``prepdeck.lock`` and renders against it,
     as ``prepdeck build`` does after a release. Each is timed ``runs`` times after a
     warm-up of both; the fastest CPU time of each is the one least disturbed by other
-    processes, so their ratio is the lock's own cost.
+    processes, so their difference is what the lock adds (``lock_cpu_seconds``) and
+    their ratio its cost against the warm stage.
     """
     code = textwrap.dedent(f"""\
         import json, sys, time
