@@ -402,6 +402,31 @@ def test_hostile_text_is_escaped_and_cannot_make_clozes(collection, tmp_path):
     assert not collection.get_empty_cards().notes
 
 
+def test_custom_field_templates_escape_every_expression_however_they_are_written(tmp_path):
+    """Macros, ``{% autoescape false %}`` blocks and literals in a field template stay escaped."""
+    templates = tmp_path / "templates"
+    shutil.copytree(TEMPLATES, templates)
+    (templates / "anki" / "fields" / "list.html").write_text(
+        "{% macro entry(text) %}<li>{{ text|markdown_inline }} {{ '[sound:m.mp3]' }}</li>{% endmacro %}\n"
+        '<ul class="{{ kind }}">{% for item in items %}{{ entry(item) }}{% endfor %}'
+        "{% autoescape false %}<li>{{ '<b>{{c1::raw}}</b>' }}{{ items|join(' ') }}</li>{% endautoescape %}"
+        "{% set joined = items[0] ~ ' ' ~ '<i>' %}<li>{{ joined }}</li></ul>\n",
+        encoding="utf-8",
+    )
+    bank = make_bank([make_question(1, pitfalls=(HOSTILE,))])
+    plan = anki_renderer.plan_deck(bank, RenderOptions(templates, EPOCH))
+    question_type = notetype_id(bank, "question")
+    (note,) = [n for deck in plan.decks for n in deck.notes if n.model.model_id == question_type]
+    pitfalls = note.fields[QUESTION_FIELDS.index("Pitfalls")]
+
+    for raw in ("<script", "<img", "<b>", "<i>", "{{", "}}", "::", "[sound:"):
+        assert raw not in pitfalls, raw
+    # Once each from the macro, the join and the concatenation.
+    assert pitfalls.count("&lt;script&gt;alert(1)&lt;/script&gt;") == 3
+    assert "&lt;b&gt;&#123;&#123;c1:&#58;raw&#125;&#125;&lt;/b&gt;" in pitfalls
+    assert "&lt;i&gt;" in pitfalls and "&#91;sound:m.mp3]" in pitfalls
+
+
 def test_duplicate_question_ids_are_an_error():
     bank = make_bank([make_question(1), make_question(2, id="q1")])
     with pytest.raises(GeneratorError, match="share a GUID"):

@@ -49,10 +49,13 @@ from dataclasses import dataclass, field
 from dataclasses import replace as dataclass_replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import genanki
 import jinja2
+from jinja2 import nodes
+from jinja2.compiler import CodeGenerator, Frame
+from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
 from generator import lock as locking
@@ -723,7 +726,7 @@ def _tags(question: Question, warnings: list[Problem]) -> list[str]:
     ]
     tags: list[str] = []
     for tag in raw:
-        clean = _WHITESPACE.sub("_", tag.strip())
+        clean = _anki_tag(tag)
         if clean != tag:
             warnings.append(
                 Problem(
@@ -735,6 +738,12 @@ def _tags(question: Question, warnings: list[Problem]) -> list[str]:
         if clean and clean not in tags:
             tags.append(clean)
     return tags
+
+
+@functools.lru_cache(maxsize=4096)
+def _anki_tag(tag: str) -> str:
+    """Return ``tag`` as Anki keeps it: stripped, inner whitespace as ``_`` (tags recur across questions)."""
+    return _WHITESPACE.sub("_", tag.strip())
 
 
 def _deck_name_part(title: str, warnings: list[Problem]) -> str:
@@ -808,8 +817,9 @@ def _html(html: Markup) -> str:
     return _anki_escape(str(html))
 
 
+@functools.lru_cache(maxsize=4096)
 def _text(text: str) -> str:
-    """Return plain text as HTML escaped for Anki."""
+    """Return plain text as HTML escaped for Anki (labels, group titles and the like recur across notes)."""
     return _anki_escape(str(escape(text)))
 
 
@@ -819,9 +829,10 @@ def _finalize(value: object) -> object:
     A deck's notes hold some twenty expressions each, nearly all of them HTML with
     nothing Anki would read: that HTML is returned as it is, without a copy.
     """
-    if isinstance(value, _AnkiSyntax):
+    kind = type(value)
+    if kind is _AnkiSyntax:
         return value
-    html = value if isinstance(value, Markup) else escape(value)  # escaping HTML is a no-op
+    html = value if kind is Markup or isinstance(value, Markup) else escape(value)  # no-op on HTML
     if not _has_anki_syntax(html):
         return html
     return Markup(_anki_escape(str(html)))
@@ -854,9 +865,14 @@ def _cloze(item: object, number: int, hint: str = "") -> _AnkiSyntax:
             start, end = match.span(1)
             break
     body = html[start:end].replace(":", "&#58;")
+    return _AnkiSyntax(f"{html[:start]}{{{{c{number}::{body}{_cloze_hint(hint)}}}}}{html[end:]}")
+
+
+@functools.lru_cache(maxsize=256)
+def _cloze_hint(hint: str) -> str:
+    """Return the ``::hint`` part of a cloze deletion (empty without a hint); a group's items share it."""
     shown = _anki_escape(str(escape(hint))).replace(":", "&#58;")
-    hint_part = f"::{shown}" if shown else ""
-    return _AnkiSyntax(f"{html[:start]}{{{{c{number}::{body}{hint_part}}}}}{html[end:]}")
+    return f"::{shown}" if shown else ""
 
 
 # --- Templates ------------------------------------------------------------------------------
@@ -906,20 +922,62 @@ class _FieldTemplates:
         self._globals = dict(env.globals)
 
     def render(self, name: str, **context: object) -> str:
-        """Render one field template; an empty result (nothing to show) is the empty string."""
+        """Render one field template; an empty result (nothing to show) is the empty string.
+
+        The context is made as ``Template.new_context`` makes it, less one step: it
+        would copy the template's globals (a ``ChainMap``, walked in Python) into a
+        set of names that only ``{% import %}`` reads, to tell globals the imported
+        template lacks. These templates have no globals of their own, so that set
+        is empty either way.
+        """
         template = self._compiled.get(name)
         if template is None:
             template = self._compiled[name] = self.env.get_template(name)
         variables = {**self._globals, **context}
         try:
-            return "".join(template.root_render_func(template.new_context(variables, shared=True))).strip()
+            run = template.root_render_func(Context(self.env, variables, template.name, template.blocks))
+            return "".join(run).strip()
         except Exception:
             self.env.handle_exception()
 
 
+class _FieldCode(CodeGenerator):
+    """Compile field templates without the ``escape`` Jinja puts around each expression's ``finalize``.
+
+    With autoescape on, Jinja compiles ``{{ x }}`` to ``escape(finalize(x))``. The
+    fields' ``finalize`` (``_finalize``) already returns escaped HTML (``Markup``),
+    which ``escape`` would only copy, at a Python call per expression (a 1,000-question
+    deck has some 21,000). Where autoescape is off or decided at run time, the code is
+    Jinja's own.
+    """
+
+    def _output_child_pre(self, node: nodes.Expr, frame: Frame, finalize: Any) -> None:
+        if self._jinja_output(frame, finalize):
+            super()._output_child_pre(node, frame, finalize)
+        else:
+            self.write(finalize.src)
+
+    def _output_child_post(self, node: nodes.Expr, frame: Frame, finalize: Any) -> None:
+        if self._jinja_output(frame, finalize):
+            super()._output_child_post(node, frame, finalize)
+        else:
+            self.write(")")
+
+    @staticmethod
+    def _jinja_output(frame: Frame, finalize: Any) -> bool:
+        """Return True where Jinja's own code is needed: no ``finalize``, or no static autoescape."""
+        return finalize.src is None or frame.eval_ctx.volatile or not frame.eval_ctx.autoescape
+
+
+class _FieldEnvironment(jinja2.Environment):
+    """The environment of field templates: every expression is escaped once, by ``_finalize``."""
+
+    code_generator_class = _FieldCode
+
+
 def _fields_environment(templates: Path) -> jinja2.Environment:
     """Return the Jinja environment for field HTML: autoescape on, Anki syntax escaped too."""
-    env = jinja2.Environment(
+    env = _FieldEnvironment(
         loader=jinja2.FileSystemLoader(templates / "fields"),
         autoescape=True,
         finalize=_finalize,
