@@ -54,6 +54,32 @@ def test_check_passes_the_shipped_bank_with_a_one_line_summary():
     assert summary.startswith("Senior ML Engineer Interview: 13 questions in 3 categories, ")
 
 
+@pytest.mark.parametrize(
+    ("args", "pdf_engine"),
+    [
+        (["--help"], False),
+        (["check", "--content", str(CONTENT)], False),
+        (["build", "--content", str(CONTENT), "--id", "ab-testing", "--only", "anki"], False),
+        (["build", "--content", str(CONTENT), "--id", "ab-testing", "--only", "cheatsheet"], True),
+    ],
+    ids=["help", "check", "deck", "cheatsheet"],
+)
+def test_only_commands_that_make_pdfs_load_the_pdf_engine(args, pdf_engine, tmp_path):
+    """WeasyPrint takes about half a second to load: help, checks and decks start without it."""
+    out = ["--out", str(tmp_path / "build"), "--no-cache"] if args[0] == "build" else []
+    code = textwrap.dedent(f"""\
+        import sys
+        from generator.cli import main
+        try:
+            main({[*args, *out]!r}, prog_name="prepdeck")
+        except SystemExit as stop:
+            assert not stop.code, stop.code
+        print("weasyprint" in sys.modules, file=sys.stderr)
+        """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert done.stderr.splitlines()[-1] == str(pdf_engine), done.stderr
+
+
 def test_list_prints_the_ids_of_the_hard_shipped_questions():
     result = run("list", "--content", str(CONTENT), "--difficulty", "hard", "--format", "ids")
     assert result.exit_code == 0, result.output

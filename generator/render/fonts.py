@@ -26,8 +26,6 @@ from pathlib import Path
 
 import tinycss2
 from fontTools.ttLib import TTFont
-from weasyprint.formatting_structure import boxes
-from weasyprint.text.ffi import ffi, pango
 
 from generator.errors import Problem, Severity
 from generator.load import display_path
@@ -242,9 +240,11 @@ def missing_glyphs(document, bank: Bank) -> list[MissingGlyphs]:
     names one: the cheat sheet's ``id="q-…"`` article, a flashcard side's
     ``data-fit``; any other text is the bank's own (its title, a category's).
     """
+    from weasyprint.formatting_structure.boxes import TextBox  # the document has loaded it already
+
     found: dict[str, set[str]] = {}
     for page in document.pages:
-        for owner, box in _text_boxes(page._page_box, ""):
+        for owner, box in _text_boxes(page._page_box, "", TextBox):
             chars = _undrawn(box)
             if chars:
                 found.setdefault(owner, set()).update(chars)
@@ -296,8 +296,8 @@ def _message(question: str, chars: str) -> str:
     return f"{whose}: no font can draw {listed}; it prints empty boxes: install a font that has them"
 
 
-def _text_boxes(box, owner: str) -> Iterator[tuple[str, object]]:
-    """Yield (question id or "", text box) for every text box below ``box``."""
+def _text_boxes(box, owner: str, text_box: type) -> Iterator[tuple[str, object]]:
+    """Yield (question id or "", text box) for every box of class ``text_box`` below ``box``."""
     element = getattr(box, "element", None)
     if element is not None and getattr(element, "get", None) is not None:
         mark = element.get("data-fit") or element.get("data-part")
@@ -306,14 +306,27 @@ def _text_boxes(box, owner: str) -> Iterator[tuple[str, object]]:
             owner = mark.split(":")[0]
         elif ident.startswith("q-"):
             owner = ident[2:]
-    if isinstance(box, boxes.TextBox):
+    if isinstance(box, text_box):
         yield owner, box
     for child in getattr(box, "children", ()):
-        yield from _text_boxes(child, owner)
+        yield from _text_boxes(child, owner, text_box)
+
+
+@functools.cache
+def _pango() -> tuple:
+    """Return WeasyPrint's Pango bindings (``ffi``, ``pango``), loaded when a layout is first checked.
+
+    Loading them loads WeasyPrint, half a second that ``prepdeck --help``, ``check``
+    and a deck-only build do not need.
+    """
+    from weasyprint.text.ffi import ffi, pango
+
+    return ffi, pango
 
 
 def _undrawn(box) -> set[str]:
     """Return the characters of a laid-out text box that Pango found no glyph for."""
+    ffi, pango = _pango()
     chars = set()
     layout = box.pango_layout
     layout.reactivate(box.style)  # WeasyPrint drops a laid-out box's Pango layout until it draws it
