@@ -31,7 +31,7 @@ import logging
 import re
 import struct
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import NamedTuple
@@ -320,16 +320,10 @@ class _Records:
         """Read one line after the magic one: a record, or a problem at ``number``."""
         # Nearly every line is a note or an item as format_lock wrote it: one regular expression
         # each, chosen by the first word; any other line (or one with escapes) goes the long way.
-        prefix = line[:5]
-        pattern = _NOTE_LINE if prefix == "note " else _ITEM_LINE if prefix == "item " else None
-        match = pattern.fullmatch(line) if pattern is not None else None
-        if match is not None and pattern is _ITEM_LINE:
-            question, group, position, key, retired, title = match.groups()
-            item = ItemRecord(question, group, int(position), title, key or "", retired or "")
-            self.items.setdefault((question, group), []).append(item)
-            return
+        fast = _FAST_LINES.get(line[:5])
+        match = fast[0].fullmatch(line) if fast is not None else None
         try:
-            record = _note_record(match) if match is not None else _record(line)
+            record = fast[1](match) if match is not None else _record(line)
         except (KeyError, IndexError, ValueError) as exc:
             reason = f"missing '{exc.args[0]}'" if isinstance(exc, KeyError) else str(exc)
             self.problem(number, f"malformed lock record: {reason}")
@@ -403,6 +397,12 @@ def _note_record(match: re.Match[str]) -> NoteRecord:
     return NoteRecord(question, role, guid, kind, int(time), fields, tags, deck, title, retired or "")
 
 
+def _item_record(match: re.Match[str]) -> ItemRecord:
+    """Return the item record of a line that ``_ITEM_LINE`` matched."""
+    question, group, number, key, retired, title = match.groups()
+    return ItemRecord(question, group, int(number), title, key or "", retired or "")
+
+
 def _header_problems(header: dict[str, str], path: str, bank_id: str) -> list[Problem]:
     """Return what is wrong with a lock's header lines: a missing one, or another bank's id."""
     for key in ("bank", "version", "released"):
@@ -420,6 +420,12 @@ _NOTE_LINE = re.compile(
     r'(?: retired=(\S+))? "([^"\\\x00-\x1f]*)"'
 )
 _ITEM_LINE = re.compile(r'item (\S+) (\S+) (\d+)(?: key=(\S+))?(?: retired=(\S+))? "([^"\\\x00-\x1f]*)"')
+
+#: A line's first word -> the pattern of that record as ``format_lock`` writes it, and its reader.
+_FAST_LINES: dict[str, tuple[re.Pattern[str], Callable[[re.Match[str]], NoteRecord | ItemRecord]]] = {
+    "note ": (_NOTE_LINE, _note_record),
+    "item ": (_ITEM_LINE, _item_record),
+}
 
 #: The words each record starts with, before its name=value pairs.
 _WORDS = {

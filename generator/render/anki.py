@@ -829,10 +829,9 @@ def _finalize(value: object) -> object:
     A deck's notes hold some twenty expressions each, nearly all of them HTML with
     nothing Anki would read: that HTML is returned as it is, without a copy.
     """
-    kind = type(value)
-    if kind is _AnkiSyntax:
+    if isinstance(value, _AnkiSyntax):
         return value
-    html = value if kind is Markup or isinstance(value, Markup) else escape(value)  # no-op on HTML
+    html = value if isinstance(value, Markup) else escape(value)  # escaping HTML is a no-op
     if not _has_anki_syntax(html):
         return html
     return Markup(_anki_escape(str(html)))
