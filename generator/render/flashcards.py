@@ -17,7 +17,9 @@ laid out once, and each card's content is measured in WeasyPrint's layout
 tree; only when a card overflows is the document laid out again, with that
 side one step smaller. A back that overflows even at its smallest step keeps
 its summary and as many key points as fit, and ends with "… more in the deck"
-(a warning names the question). Text never overlaps other text.
+(a warning names the question); a back estimated not to fit at its smallest
+step starts out with the key points estimated to fit, so it costs no second
+layout unless the estimate was short. Text never overlaps other text.
 """
 
 from __future__ import annotations
@@ -271,7 +273,9 @@ def layout_input(bank: Bank, options: RenderOptions) -> str:
 class _Plan:
     """What a layout needs: the page grid, every card side, each side's step and kept key points.
 
-    ``steps`` (an index into the card size's steps) starts from the estimates;
+    ``steps`` (an index into the card size's steps) and ``kept`` start from the
+    estimates: a back estimated not to fit even at the last step keeps the key
+    points estimated to fit, so that the first layout is usually the last.
     ``render_flashcards`` moves the sides that overflowed one step down, then
     (backs at the last step) keeps fewer key points, and lays the document out again.
     """
@@ -288,7 +292,12 @@ class _Plan:
         sheet = sheet_layout(options.paper, options.card_size)
         metrics = fonts.metrics(options.templates)
         sides = [side for q in bank.questions for side in _sides(q, sheet.card, metrics, bank.root)]
-        return cls(sheet, sides, {side.key: side.estimate() for side in sides}, {})
+        kept = {
+            side.key: side.items_within(side.steps[-1], side.item_count, side.room())
+            for side in sides
+            if side.side is CardSide.BACK and side.item_count and not side.fits(side.steps[-1])
+        }
+        return cls(sheet, sides, {side.key: side.estimate() for side in sides}, kept)
 
     def size(self, side: _Side) -> float:
         return side.steps[self.steps[side.key]]
@@ -307,10 +316,7 @@ class _Plan:
             return False
         size = side.steps[-1]
         target = side.height(size, kept if side.key in self.kept else None) * room / needed
-        fewer = kept - 1
-        while fewer > 0 and side.height(size, fewer) > target:
-            fewer -= 1
-        self.kept[side.key] = fewer
+        self.kept[side.key] = side.items_within(size, kept, target)
         return True
 
     def html(self, bank: Bank, options: RenderOptions) -> str:
@@ -490,10 +496,20 @@ class _Side:
             height += max(image["height"] for image in row) * pdf.PT_PER_MM + _GROUP_GAP_EM * size
         return height
 
+    def room(self) -> float:
+        """Return the height in pt the side has for its text."""
+        return (self.card.height - 2 * PADDING_MM - _CHROME_MM[self.side]) * pdf.PT_PER_MM
+
     def fits(self, size: float) -> bool:
         """Return True when the whole side is estimated to fit its room at ``size``."""
-        room = (self.card.height - 2 * PADDING_MM - _CHROME_MM[self.side]) * pdf.PT_PER_MM
-        return self.height(size) <= room
+        return self.height(size) <= self.room()
+
+    def items_within(self, size: float, most: int, target: float) -> int:
+        """Return the most key points, below ``most``, that fit ``target`` pt at ``size`` by the estimate."""
+        fewer = most - 1
+        while fewer > 0 and self.height(size, fewer) > target:
+            fewer -= 1
+        return fewer
 
     def estimate(self) -> int:
         """Return the index of the largest step at which the whole side is estimated to fit."""
