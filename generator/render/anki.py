@@ -864,14 +864,9 @@ def _cloze(item: object, number: int, hint: str = "") -> _AnkiSyntax:
             start, end = match.span(1)
             break
     body = html[start:end].replace(":", "&#58;")
-    return _AnkiSyntax(f"{html[:start]}{{{{c{number}::{body}{_cloze_hint(hint)}}}}}{html[end:]}")
-
-
-@functools.lru_cache(maxsize=256)
-def _cloze_hint(hint: str) -> str:
-    """Return the ``::hint`` part of a cloze deletion (empty without a hint); a group's items share it."""
-    shown = _anki_escape(str(escape(hint))).replace(":", "&#58;")
-    return f"::{shown}" if shown else ""
+    shown = _text(hint).replace(":", "&#58;")
+    hint_part = f"::{shown}" if shown else ""
+    return _AnkiSyntax(f"{html[:start]}{{{{c{number}::{body}{hint_part}}}}}{html[end:]}")
 
 
 # --- Templates ------------------------------------------------------------------------------

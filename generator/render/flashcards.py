@@ -498,7 +498,7 @@ class _Side:
 
     def room(self) -> float:
         """Return the height in pt the side has for its text."""
-        return (self.card.height - 2 * PADDING_MM - _CHROME_MM[self.side]) * pdf.PT_PER_MM
+        return _room_mm(self.card, self.side) * pdf.PT_PER_MM
 
     def fits(self, size: float) -> bool:
         """Return True when the whole side is estimated to fit its room at ``size``."""
@@ -519,9 +519,14 @@ class _Side:
         return len(self.steps) - 1
 
 
+def _room_mm(card: CardFormat, side: CardSide) -> float:
+    """Return the height in mm a card's side has for its text: the card less its padding and chrome."""
+    return card.height - 2 * PADDING_MM - _CHROME_MM[side]
+
+
 def _sides(question: Question, card: CardFormat, metrics: fonts.Metrics, root: Path) -> tuple[_Side, _Side]:
     """Return a question's front and back; the back shows the answer's figures at the card's width."""
-    room_mm = card.height - 2 * PADDING_MM - _CHROME_MM["back"]
+    room_mm = _room_mm(card, CardSide.BACK)
     width_mm = card.width - 2 * PADDING_MM
     figures = pdf.figures(question.answer, root, width_mm, FIGURE_SHARE * room_mm, FIGURES_PER_ROW)
     none: dict[str, list[dict]] = {"formulas": [], "images": []}

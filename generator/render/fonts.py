@@ -240,11 +240,10 @@ def missing_glyphs(document, bank: Bank) -> list[MissingGlyphs]:
     names one: the cheat sheet's ``id="q-…"`` article, a flashcard side's
     ``data-fit``; any other text is the bank's own (its title, a category's).
     """
-    from weasyprint.formatting_structure.boxes import TextBox  # the document has loaded it already
-
+    text_box, _, _ = _weasyprint()
     found: dict[str, set[str]] = {}
     for page in document.pages:
-        for owner, box in _text_boxes(page._page_box, "", TextBox):
+        for owner, box in _text_boxes(page._page_box, "", text_box):
             chars = _undrawn(box)
             if chars:
                 found.setdefault(owner, set()).update(chars)
@@ -313,20 +312,21 @@ def _text_boxes(box, owner: str, text_box: type) -> Iterator[tuple[str, object]]
 
 
 @functools.cache
-def _pango() -> tuple:
-    """Return WeasyPrint's Pango bindings (``ffi``, ``pango``), loaded when a layout is first checked.
+def _weasyprint() -> tuple:
+    """Return WeasyPrint's text box class and Pango bindings (``TextBox``, ``ffi``, ``pango``).
 
-    Loading them loads WeasyPrint, half a second that ``prepdeck --help``, ``check``
-    and a deck-only build do not need.
+    They load when a layout is first checked: loading them loads WeasyPrint, half
+    a second that ``prepdeck --help``, ``check`` and a deck-only build do not need.
     """
+    from weasyprint.formatting_structure.boxes import TextBox
     from weasyprint.text.ffi import ffi, pango
 
-    return ffi, pango
+    return TextBox, ffi, pango
 
 
 def _undrawn(box) -> set[str]:
     """Return the characters of a laid-out text box that Pango found no glyph for."""
-    ffi, pango = _pango()
+    _, ffi, pango = _weasyprint()
     chars = set()
     layout = box.pango_layout
     layout.reactivate(box.style)  # WeasyPrint drops a laid-out box's Pango layout until it draws it
