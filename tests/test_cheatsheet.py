@@ -24,7 +24,7 @@ from pdf_support import (
 
 from generator.errors import Severity
 from generator.model import Category
-from generator.render import RenderOptions, fonts, markup
+from generator.render import RenderOptions, fonts, markup, pdf
 from generator.render.cheatsheet import TARGET_PAGES, fits_with_code, render_cheatsheet, snippet
 
 EPOCH = 1_700_000_000  # 2023-11-14 22:13:20 UTC
@@ -254,27 +254,71 @@ def test_columns_fill_every_page_but_the_last(subset, paper):
         assert min(g.size for g in own_glyphs(page) if g.text.strip()) >= 6.5 - 0.01
 
 
+def column_of(run, paper: str) -> int:
+    return 0 if run.glyphs[0].x0 / MM < PAGE_PT[paper][0] / MM / 2 else 1
+
+
+def first_lines(page_runs, paper: str) -> dict[int, list]:
+    """Return the runs of each column's first line of text on a page, by column (0 or 1)."""
+    top, bottom = MARGINS_MM["top"], PAGE_PT[paper][1] / MM - MARGINS_MM["bottom"]
+    lines: dict[int, list] = {}
+    for run in page_runs:
+        if not run.text.strip() or not top - 0.5 < run.top / MM < bottom:
+            continue  # the running header and footer
+        line = lines.setdefault(column_of(run, paper), [run])
+        if run.top < line[0].top - 1:
+            lines[column_of(run, paper)] = [run]
+        elif abs(run.top - line[0].top) <= 1 and run is not line[0]:
+            line.append(run)
+    return lines
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(("subset", "paper"), SHEETS)
 def test_a_question_continued_in_the_next_column_says_so(subset, paper):
     data, bank = subset_sheet(subset, paper)
-    width = PAGE_PT[paper][0] / MM
     numbers = {str(q.number) for q in bank.questions}
     starts = {}  # question number -> (page, column) of its heading
+    labels = 0
     for index, page in enumerate(document_runs(data)):
         previous = ""
         for run in page:
             text = run.text.strip()
-            column = 0 if run.glyphs[0].x0 / MM < width / 2 else 1
+            column = column_of(run, paper)
             if text in numbers and run.glyphs[0].size == pytest.approx(9.0):  # a heading's number
                 starts[text] = (index, column)
             if text.endswith("(cont.)"):
+                labels += 1
                 number = (text.split()[0] if text != "(cont.)" else previous).strip()
                 assert number in starts and starts[number] != (index, column)
                 # The label is the first line of its column.
                 assert run.top / MM < MARGINS_MM["top"] + 4
             previous = text
+        # So a column starts with a category's band (9.5 pt), a question's heading (9 pt) or a label.
+        for column, line in first_lines(page, paper).items():
+            text = " ".join(run.text.strip() for run in line)
+            starts_a_question = max(g.size for run in line for g in run.glyphs) >= 9.0 - 0.01
+            assert starts_a_question or "(cont.)" in text, (index, column, text)
     assert len(starts) == len(bank.questions)
+    if subset is None:  # the whole bank breaks questions across columns on both papers
+        assert labels > 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("paper", ["a4", "letter"])
+def test_the_sheet_is_laid_out_once_with_its_labels(paper, monkeypatch):
+    """Every part of a question has room for its label, so one layout places every break and label."""
+    calls = []
+    real_layout = pdf.layout
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real_layout(*args, **kwargs)
+
+    monkeypatch.setattr(pdf, "layout", counting)
+    data = render_cheatsheet(shipped_bank(), "deck", options(paper=paper)).artifacts[0].data
+    assert len(calls) == 1
+    assert "(cont.)" in squash(" ".join(page_text(page) for page in document_runs(data)))
 
 
 @pytest.mark.slow

@@ -6,9 +6,10 @@ The layout is two CSS columns with ``column-fill: auto``: WeasyPrint's
 balanced columns lay a page out many times over and are an order of magnitude
 slower. So that columns fill, a question may break between its key-point
 groups (never inside one, nor between its heading and summary); the part in
-the next column starts with the question's number and "(cont.)". The sheet is
-laid out, the breaks found in the layout tree, and laid out again with the
-labels there, until the labels and the breaks agree.
+the next column starts with the question's number and "(cont.)". Every part of
+a question has room for that label at its top, which its first part's heading
+covers (see templates/css/cheatsheet.css), so one layout places every break;
+the label, laid out once out of flow, then moves into the parts after a break.
 
 Each question's first code example is shown, as its author marked it for the
 sheet or else its first lines without docstrings, only when a cheap estimate
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable
 
 from weasyprint.formatting_structure import boxes
 
@@ -41,7 +43,6 @@ CODE_LINES = 6
 FIGURE_MM = 27.0
 #: A question's part after a column or page break is labelled with its number and this.
 CONTINUED = "(cont.)"
-_MAX_LAYOUTS = 5
 
 # Geometry of templates/css/cheatsheet.css, for the estimate (mm and pt); tests/test_stylesheet_numbers.py
 # reads each from the stylesheet and compares.
@@ -67,7 +68,7 @@ def render_cheatsheet(bank: Bank, stem: str, options: RenderOptions) -> Rendered
     document = _layout(bank, options, snippets)
     if snippets and len(document.pages) > TARGET_PAGES:
         log.debug("cheat sheet with code has %d pages; leaving the code out", len(document.pages))
-        del document  # before the next layout, not after it (see _layout)
+        del document  # before the next layout, not after it: a large sheet's boxes take hundreds of MB
         pdf.release()
         document = _layout(bank, options, {})
     name = f"{stem}-cheatsheet.pdf"
@@ -83,46 +84,27 @@ def render_cheatsheet(bank: Bank, stem: str, options: RenderOptions) -> Rendered
 
 
 def _layout(bank: Bank, options: RenderOptions, snippets: dict[str, tuple[str, str]]):
-    """Lay the sheet out until every part that starts a column mid-question, and only those, is labelled.
-
-    A label goes before its part and stays with it (``break-after: avoid``), so
-    the break stays where it was; it pushes what follows down a line, which can
-    move later breaks, hence another layout. Labels are not forced breaks: one
-    whose part no longer starts a column is simply left out the next time.
-
-    Each layout is dropped before the next one starts: a large sheet's boxes take
-    hundreds of megabytes, and two at once would double the render's peak memory.
-    """
-    breaks: set[str] = set()
-    for attempt in range(1, _MAX_LAYOUTS + 1):
-        html = _html(bank, options, snippets, breaks)
-        document = pdf.layout(html, templates=options.templates, content=bank.root)
-        found = _breaks(document)
-        log.debug("cheat sheet layout %d: breaks before %s", attempt, sorted(found))
-        if found == breaks or attempt == _MAX_LAYOUTS:
-            return document
-        breaks = found
-        del document
-        pdf.release()
-    raise AssertionError("unreachable: the last layout returns")
+    """Lay the sheet out once and label each part of a question that starts a column after a break."""
+    document = pdf.layout(_html(bank, options, snippets), templates=options.templates, content=bank.root)
+    _label_continued(document)
+    return document
 
 
 def cheatsheet_html(bank: Bank, options: RenderOptions) -> str:
-    """Return the cheat sheet's HTML as first laid out (the template filled in; nothing fetched yet)."""
-    return _html(bank, options, _snippets(bank, options), set())
+    """Return the cheat sheet's HTML as laid out (the template filled in; nothing fetched yet)."""
+    return _html(bank, options, _snippets(bank, options))
 
 
 def layout_input(bank: Bank, options: RenderOptions) -> str:
     """Return what the sheet's layouts consume: the layout engine, and the HTML with code and without.
 
-    Every later layout only adds "(cont.)" labels to one of these, where the
-    layout puts breaks, so the PDF is a function of this text and the files
-    the layout reads (the build's cache keys the sheet by it).
+    The PDF is a function of this text and the files the layout reads (the
+    build's cache keys the sheet by it).
     """
     snippets = _snippets(bank, options)
-    html = [_html(bank, options, snippets, set())]
+    html = [_html(bank, options, snippets)]
     if snippets:
-        html.append(_html(bank, options, {}, set()))
+        html.append(_html(bank, options, {}))
     return "\0".join([pdf.engine(), *html])
 
 
@@ -133,7 +115,7 @@ def _snippets(bank: Bank, options: RenderOptions) -> dict[str, tuple[str, str]]:
     return snippets if fits_with_code(bank, snippets, paper, fonts.metrics(options.templates)) else {}
 
 
-def _html(bank: Bank, options: RenderOptions, snippets: dict[str, tuple[str, str]], breaks: set[str]) -> str:
+def _html(bank: Bank, options: RenderOptions, snippets: dict[str, tuple[str, str]]) -> str:
     groups = []
     for category, questions in bank.by_category():
         colour = pdf.safe_colour(category.colour)
@@ -149,7 +131,6 @@ def _html(bank: Bank, options: RenderOptions, snippets: dict[str, tuple[str, str
         snippets=snippets,
         figures={q.id: _figures(bank, q, options.paper) for q in bank.questions},
         code_width=code_columns(options.paper, fonts.metrics(options.templates)),
-        breaks=breaks,
         continued=CONTINUED,
         paper=options.paper,
         created=pdf.w3c_date(options.epoch),
@@ -178,23 +159,45 @@ def code_columns(paper: Paper, metrics: fonts.Metrics) -> int:
     return int(text_mm * pdf.PT_PER_MM / (_CODE_PT * metrics.mono))
 
 
-def _breaks(document) -> set[str]:
-    """Return the parts (``data-part``) that start a column or page in the middle of a question."""
-    found = set()
-    seen: dict[str, tuple[int, float]] = {}  # question id -> where its first part is (page, column x)
-    for number, page in enumerate(document.pages):
-        for box in pdf.descendants(page._page_box):
-            element = getattr(box, "element", None)
-            part = element.get("data-part") if element is not None else None
-            if not part or not isinstance(box, boxes.BlockBox):
+def _label_continued(document) -> None:
+    """Move each question's "(cont.)" label to the top of its parts after a break, and out of its first part.
+
+    A question split over columns or pages is one box per fragment, each with
+    the label's room at its top. Its label was laid out in the first fragment,
+    at the top of that room; a copy goes to the same place in every fragment
+    after the one holding the heading, so the label stays out of the first.
+    """
+    for parts in _fragments(document):
+        first = parts[0]
+        label = next(child for child in first.children if _has_class(child, "continued"))
+        first.children = [child for child in first.children if child is not label]
+        headed = False
+        for part in parts:
+            if not headed:
+                headed = any(_has_class(child, "head") for child in part.children)
                 continue
-            question = part.split(":")[0]
-            place = (number, round(box.position_x))
-            first = seen.setdefault(question, place)
-            if place != first and not part.endswith(":head"):
-                found.add(part)
-                seen[question] = place
-    return found
+            copy = label.deepcopy()
+            copy.translate(
+                part.padding_box_x() - first.padding_box_x(), part.padding_box_y() - first.padding_box_y()
+            )
+            part.children = [copy, *part.children]
+
+
+def _fragments(document) -> Iterable[list]:
+    """Return each question's boxes in reading order: one, or one per column or page it spans."""
+    fragments: dict[object, list] = {}  # question element -> its fragments
+    for page in document.pages:
+        for box in pdf.descendants(page._page_box):
+            # An anonymous box shares its parent's element, but not its position.
+            question = _has_class(box, "question") and box.style["position"] == "relative"
+            if question and isinstance(box, boxes.BlockBox):
+                fragments.setdefault(box.element, []).append(box)
+    return fragments.values()
+
+
+def _has_class(box, name: str) -> bool:
+    element = getattr(box, "element", None)  # a laid-out box, or the placeholder of one out of flow
+    return element is not None and element.get("class") == name
 
 
 _DOCSTRING = re.compile(r'^\s*[rbuRBU]?("""|\'\'\')(.*?)\1[ \t]*\n', re.S | re.M)
