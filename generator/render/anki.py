@@ -793,8 +793,8 @@ def _label(note: genanki.Note) -> str:
 # --- Escaping -------------------------------------------------------------------------------
 
 
-class _AnkiSyntax(Markup):
-    """HTML that deliberately contains Anki syntax (a cloze deletion); passed through as is."""
+class _AnkiReady(Markup):
+    """HTML a field takes as it is: already escaped for Anki, or deliberately Anki syntax (a cloze)."""
 
     __slots__ = ()
 
@@ -818,18 +818,24 @@ def _html(html: Markup) -> str:
 
 
 @functools.lru_cache(maxsize=4096)
+def _highlight(code: str, language: str) -> _AnkiReady:
+    """Return an example highlighted and escaped for Anki: code is full of brackets, and examples recur."""
+    return _AnkiReady(_anki_escape(str(markup.highlight(code, language))))
+
+
+@functools.lru_cache(maxsize=4096)
 def _text(text: str) -> str:
     """Return plain text as HTML escaped for Anki (labels, group titles and the like recur across notes)."""
     return _anki_escape(str(escape(text)))
 
 
 def _finalize(value: object) -> object:
-    """Escape every template expression for HTML and for Anki, except cloze deletions.
+    """Escape every template expression for HTML and for Anki, except what is ready (``_AnkiReady``).
 
     A deck's notes hold some twenty expressions each, nearly all of them HTML with
     nothing Anki would read: that HTML is returned as it is, without a copy.
     """
-    if isinstance(value, _AnkiSyntax):
+    if isinstance(value, _AnkiReady):
         return value
     html = value if isinstance(value, Markup) else escape(value)  # escaping HTML is a no-op
     if not _has_anki_syntax(html):
@@ -846,7 +852,7 @@ def _has_anki_syntax(html: str) -> bool:
 _KEY_TERM = (re.compile(r"<strong>(.+?)</strong>", re.S), re.compile(r"<code>(.+?)</code>", re.S))
 
 
-def _cloze(item: object, number: int, hint: str = "") -> _AnkiSyntax:
+def _cloze(item: object, number: int, hint: str = "") -> _AnkiReady:
     """Return one item's HTML with its key term as Anki cloze deletion ``number`` (``{{cN::…}}``).
 
     The key term is the item's first bold span (else its first code span, else
@@ -866,7 +872,7 @@ def _cloze(item: object, number: int, hint: str = "") -> _AnkiSyntax:
     body = html[start:end].replace(":", "&#58;")
     shown = _text(hint).replace(":", "&#58;")
     hint_part = f"::{shown}" if shown else ""
-    return _AnkiSyntax(f"{html[:start]}{{{{c{number}::{body}{hint_part}}}}}{html[end:]}")
+    return _AnkiReady(f"{html[:start]}{{{{c{number}::{body}{hint_part}}}}}{html[end:]}")
 
 
 # --- Templates ------------------------------------------------------------------------------
@@ -983,7 +989,7 @@ def _fields_environment(templates: Path) -> jinja2.Environment:
     env.filters["markdown"] = markup.markdown
     env.filters["markdown_inline"] = markup.markdown_inline
     env.filters["cloze"] = _cloze
-    env.globals["highlight"] = markup.highlight
+    env.globals["highlight"] = _highlight
     return env
 
 
