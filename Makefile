@@ -65,11 +65,18 @@ build: $(RUNTIME_STAMP) current-diagrams
 	  else mv $(SOURCE_LIST).new $(SOURCE_LIST); fi
 	@$(MAKE) --no-print-directory $(BUILD_STAMP)
 
+# An editable install leaves the package's bytecode to Python, which compiles every module
+# again at each start where it may not write it (PYTHONDONTWRITEBYTECODE): compile it once, as
+# pip does for an installed package (only what changed; __pycache__ is not committed).
+COMPILE := $(BIN)/python -m compileall -q generator
+
 $(BUILD_STAMP): $(SOURCES) $(SOURCE_LIST) | $(RUNTIME_STAMP)
+	$(COMPILE)
 	$(BIN)/prepdeck build --content content --out $(OUT)
 	cd $(OUT) && ls *.apkg *.pdf > .build-stamp
 
 bench: $(DEV_STAMP)
+	$(COMPILE)
 	$(BIN)/python scripts/bench.py --out $(OUT)/bench
 
 # PNG previews of the real outputs for the README.
@@ -99,6 +106,7 @@ clean:
 
 distclean: clean
 	rm -rf $(VENV) *.egg-info
+	find generator scripts tests -name __pycache__ -type d -prune -exec rm -rf {} +
 
 # Re-pin every dependency after editing pyproject.toml (for the venv's Python: run it
 # once with a Python 3.11+ venv and once with a 3.10 one).
