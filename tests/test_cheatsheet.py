@@ -25,7 +25,7 @@ from pdf_support import (
 from generator.errors import Severity
 from generator.model import Category
 from generator.render import RenderOptions, fonts, markup, pdf
-from generator.render.cheatsheet import TARGET_PAGES, fits_with_code, render_cheatsheet, snippet
+from generator.render.cheatsheet import CONTINUED, TARGET_PAGES, fits_with_code, render_cheatsheet, snippet
 
 EPOCH = 1_700_000_000  # 2023-11-14 22:13:20 UTC
 PAGE_PT = {"a4": (595.28, 841.89), "letter": (612.0, 792.0)}
@@ -307,18 +307,22 @@ def test_a_question_continued_in_the_next_column_says_so(subset, paper):
 @pytest.mark.slow
 @pytest.mark.parametrize("paper", ["a4", "letter"])
 def test_the_sheet_is_laid_out_once_with_its_labels(paper, monkeypatch):
-    """Every part of a question has room for its label, so one layout places every break and label."""
-    calls = []
+    """Every part of a question has room for its label, so one layout places every break.
+
+    The labels it needs are laid out after it, on a page of their own.
+    """
+    sheets, pages_of_labels = [], []
     real_layout = pdf.layout
 
-    def counting(*args, **kwargs):
-        calls.append(1)
-        return real_layout(*args, **kwargs)
+    def counting(html, **kwargs):
+        (sheets if 'id="q-' in html else pages_of_labels).append(html.count(CONTINUED))
+        return real_layout(html, **kwargs)
 
     monkeypatch.setattr(pdf, "layout", counting)
     data = render_cheatsheet(shipped_bank(), "deck", options(paper=paper)).artifacts[0].data
-    assert len(calls) == 1
-    assert "(cont.)" in squash(" ".join(page_text(page) for page in document_runs(data)))
+    shown = squash(" ".join(page_text(page) for page in document_runs(data))).count(CONTINUED)
+    assert len(sheets) == 1 and sheets[0] == 0  # the sheet itself holds no label
+    assert pages_of_labels == [shown] and shown > 0
 
 
 @pytest.mark.slow

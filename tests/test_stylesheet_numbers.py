@@ -84,7 +84,7 @@ def test_the_cheat_sheet_estimate_has_the_sheets_type_sizes_and_gaps():
     assert pytest.approx(band_mm, abs=0.01) == cheatsheet._BAND_MM
 
     gaps = (
-        mm(SHEET["article.question > :last-child"]["margin-bottom"][0]),
+        mm(SHEET[".question"]["margin"][2]),
         mm(SHEET[".question h3"]["margin"][2]),
         mm(SHEET[".summary"]["margin"][2]),
     )

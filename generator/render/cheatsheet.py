@@ -8,8 +8,9 @@ slower. So that columns fill, a question may break between its key-point
 groups (never inside one, nor between its heading and summary); the part in
 the next column starts with the question's number and "(cont.)". Every part of
 a question has room for that label at its top, which its first part's heading
-covers (see templates/css/cheatsheet.css), so one layout places every break;
-the label, laid out once out of flow, then moves into the parts after a break.
+covers (see templates/css/cheatsheet.css), so one layout places every break.
+The labels that layout needs are then laid out on their own, a few lines, and
+moved into that room.
 
 Each question's first code example is shown, as its author marked it for the
 sheet or else its first lines without docstrings, only when a cheap estimate
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 
 from weasyprint.formatting_structure import boxes
 
@@ -86,7 +87,7 @@ def render_cheatsheet(bank: Bank, stem: str, options: RenderOptions) -> Rendered
 def _layout(bank: Bank, options: RenderOptions, snippets: dict[str, tuple[str, str]]):
     """Lay the sheet out once and label each part of a question that starts a column after a break."""
     document = pdf.layout(_html(bank, options, snippets), templates=options.templates, content=bank.root)
-    _label_continued(document)
+    _label_continued(document, bank, options)
     return document
 
 
@@ -115,27 +116,36 @@ def _snippets(bank: Bank, options: RenderOptions) -> dict[str, tuple[str, str]]:
     return snippets if fits_with_code(bank, snippets, paper, fonts.metrics(options.templates)) else {}
 
 
-def _html(bank: Bank, options: RenderOptions, snippets: dict[str, tuple[str, str]]) -> str:
+def _html(
+    bank: Bank, options: RenderOptions, snippets: dict[str, tuple[str, str]], labels: Sequence[int] = ()
+) -> str:
+    """Return the sheet's HTML; with ``labels``, a page of only those questions' "(cont.)" labels."""
+    count = len(bank.questions)
+    page = {
+        "bank": bank,
+        "continued": CONTINUED,
+        "paper": options.paper,
+        "created": pdf.w3c_date(options.epoch),
+        "header": f"Cheat sheet · {count} question{'' if count == 1 else 's'}",
+        "footer": f"Version {bank.version} · built {pdf.build_date(options.epoch)} UTC",
+    }
+    if labels:
+        return pdf.render_template(options.templates, TEMPLATE, labels=labels, **page)
     groups = []
     for category, questions in bank.by_category():
         colour = pdf.safe_colour(category.colour)
         groups.append(
             {"category": category, "colour": colour, "ink": pdf.ink_on(colour), "questions": questions}
         )
-    count = len(bank.questions)
     return pdf.render_template(
         options.templates,
         TEMPLATE,
-        bank=bank,
+        labels=(),
         groups=groups,
         snippets=snippets,
         figures={q.id: _figures(bank, q, options.paper) for q in bank.questions},
         code_width=code_columns(options.paper, fonts.metrics(options.templates)),
-        continued=CONTINUED,
-        paper=options.paper,
-        created=pdf.w3c_date(options.epoch),
-        header=f"Cheat sheet · {count} question{'' if count == 1 else 's'}",
-        footer=f"Version {bank.version} · built {pdf.build_date(options.epoch)} UTC",
+        **page,
     )
 
 
@@ -159,32 +169,42 @@ def code_columns(paper: Paper, metrics: fonts.Metrics) -> int:
     return int(text_mm * pdf.PT_PER_MM / (_CODE_PT * metrics.mono))
 
 
-def _label_continued(document) -> None:
-    """Move each question's "(cont.)" label to the top of its parts after a break, and out of its first part.
+def _label_continued(document, bank: Bank, options: RenderOptions) -> None:
+    """Put a "(cont.)" label at the top of every part of a question that follows a break.
 
-    A question split over columns or pages is one box per fragment, each with
-    the label's room at its top. Its label was laid out in the first fragment,
-    at the top of that room; a copy goes to the same place in every fragment
-    after the one holding the heading, so the label stays out of the first.
+    Each part has room for it there (``.question`` in templates/css/cheatsheet.css).
+    The labels are laid out apart, as a page of empty questions with the sheet's
+    stylesheet and fonts, so the sheet's layout carries none of the labels it
+    might have needed (a 1,000-question sheet needs some 90, and would lay out
+    1,000); each then moves to the same place in its part.
     """
-    for parts in _fragments(document):
-        first = parts[0]
-        label = next(child for child in first.children if _has_class(child, "continued"))
-        first.children = [child for child in first.children if child is not label]
-        headed = False
-        for part in parts:
-            if not headed:
-                headed = any(_has_class(child, "head") for child in part.children)
-                continue
-            copy = label.deepcopy()
-            copy.translate(
-                part.padding_box_x() - first.padding_box_x(), part.padding_box_y() - first.padding_box_y()
-            )
-            part.children = [copy, *part.children]
+    numbers = {f"q-{q.id}": q.number for q in bank.questions}
+    parts = [
+        (numbers[element.get("id")], part)
+        for element, fragments in _fragments(document)
+        for part in _after_heading(fragments)
+    ]
+    if not parts:
+        return
+    html = _html(bank, options, {}, labels=[number for number, _ in parts])
+    page = pdf.layout(html, templates=options.templates, content=bank.root, font_config=document.font_config)
+    labels = [
+        (question, label)
+        for _, (question, *_) in _fragments(page)
+        for label in question.children
+        if _has_class(label, "continued")
+    ]
+    if len(labels) != len(parts):  # a template without the labels' page
+        log.warning('the cheat sheet\'s template laid out %d of %d "(cont.)" labels', len(labels), len(parts))
+    for (_, part), (question, label) in zip(parts, labels, strict=False):
+        label.translate(
+            part.padding_box_x() - question.padding_box_x(), part.padding_box_y() - question.padding_box_y()
+        )
+        part.children = [label, *part.children]
 
 
-def _fragments(document) -> Iterable[list]:
-    """Return each question's boxes in reading order: one, or one per column or page it spans."""
+def _fragments(document) -> Iterable[tuple[object, list]]:
+    """Return each question's element and boxes, in reading order: one per column or page it spans."""
     fragments: dict[object, list] = {}  # question element -> its fragments
     for page in document.pages:
         for box in pdf.descendants(page._page_box):
@@ -192,7 +212,17 @@ def _fragments(document) -> Iterable[list]:
             question = _has_class(box, "question") and box.style["position"] == "relative"
             if question and isinstance(box, boxes.BlockBox):
                 fragments.setdefault(box.element, []).append(box)
-    return fragments.values()
+    return fragments.items()
+
+
+def _after_heading(fragments: list) -> Iterator:
+    """Yield the fragments of a question after the one that holds its heading."""
+    headed = False
+    for fragment in fragments:
+        if headed:
+            yield fragment
+        else:
+            headed = any(_has_class(child, "head") for child in fragment.children)
 
 
 def _has_class(box, name: str) -> bool:

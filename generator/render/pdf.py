@@ -37,6 +37,7 @@ from fontTools.ttLib.tables import _h_e_a_d
 from markupsafe import Markup
 from weasyprint import HTML
 from weasyprint.document import Document
+from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from generator.model import COLOUR, Paper
@@ -263,15 +264,18 @@ def _fetcher(templates: Path, content: Path) -> SafeURLFetcher:
     return SafeURLFetcher((templates, content), images=(templates, content))
 
 
-def layout(html: str, *, templates: Path, content: Path) -> Document:
+def layout(
+    html: str, *, templates: Path, content: Path, font_config: FontConfiguration | None = None
+) -> Document:
     """Lay out ``html`` with WeasyPrint, fetching only from ``templates`` and ``content``.
 
     Relative URLs resolve against the templates directory, so a template links
-    its stylesheet as ``css/name.css``.
+    its stylesheet as ``css/name.css``. A document whose boxes go into another
+    one is laid out with that one's ``font_config``, so both set text in the same fonts.
     """
     fetcher = _fetcher(templates, content)
     base_url = templates.resolve().as_uri() + "/"
-    return HTML(string=html, base_url=base_url, url_fetcher=fetcher).render()
+    return HTML(string=html, base_url=base_url, url_fetcher=fetcher).render(font_config=font_config)
 
 
 def release() -> None:
