@@ -153,6 +153,25 @@ def test_a_stylesheet_edit_renders_exactly_the_outputs_that_use_it(cold, earlier
     assert {n: d for n, (d, _, _) in after.items()} == reference(cold, content, theme, tmp_path)
 
 
+def test_an_edit_to_the_sheets_labels_alone_renders_the_sheets_again(cold, earlier, tmp_path: Path):
+    """The "(cont.)" labels are laid out after the sheet, from its template: the sheet's key covers them."""
+    content, theme, out, before = earlier
+    template = (TEMPLATES / "cheatsheet.html.j2").read_text(encoding="utf-8")
+    label = '<span class="number">{{ number }}</span>'
+    assert template.count(label) == 1  # in the labels' page only: the sheet's own HTML stays the same
+    edited = template.replace(label, '<span class="number">#{{ number }}</span>')
+    (theme / "cheatsheet.html.j2").write_text(edited, encoding="utf-8")
+
+    report = build(request(content, out, theme))
+
+    assert set(report.rendered) == {f"{stem}-cheatsheet.pdf" for stem in TARGETS}
+    after = {n: d for n, (d, _, _) in files(out).items()}
+    assert after == reference(cold, content, theme, tmp_path)
+    # The whole bank's sheet has a label (a question continues in the next column): it changed.
+    sheet = f"{SLUG}-cheatsheet.pdf"
+    assert after[sheet] != before[sheet][0]
+
+
 def test_cold_cached_and_partly_cached_builds_are_byte_identical(cold, tmp_path: Path):
     root, _ = cold
     content, theme = root / "content", root / "theme"

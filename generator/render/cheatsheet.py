@@ -97,15 +97,17 @@ def cheatsheet_html(bank: Bank, options: RenderOptions) -> str:
 
 
 def layout_input(bank: Bank, options: RenderOptions) -> str:
-    """Return what the sheet's layouts consume: the layout engine, and the HTML with code and without.
+    """Return what the sheet's layouts consume: the layout engine, the HTML with code and without, and labels.
 
-    The PDF is a function of this text and the files the layout reads (the
-    build's cache keys the sheet by it).
+    The page of "(cont.)" labels holds the labels of some questions, as the
+    layout decides: with every question's label here, the PDF is a function of
+    this text and the files the layouts read (the build's cache keys the sheet by it).
     """
     snippets = _snippets(bank, options)
     html = [_html(bank, options, snippets)]
     if snippets:
         html.append(_html(bank, options, {}))
+    html.append(_html(bank, options, {}, labels=[q.number for q in bank.questions]))
     return "\0".join([pdf.engine(), *html])
 
 
