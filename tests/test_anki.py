@@ -28,8 +28,9 @@ from anki_support import (
     study,
     write_package,
 )
-from factories import TEMPLATES, make_bank, make_question
+from factories import CONTENT, TEMPLATES, make_bank, make_question
 
+from generator.build import check
 from generator.errors import GeneratorError
 from generator.model import Category, Difficulty, FollowUp, KeyPointGroup, Rarity
 from generator.render import RenderOptions
@@ -344,6 +345,27 @@ HOSTILE = (
     "<script>alert(1)</script> {{Question}} {{c1::x}} a::b }} {{FrontSide}} [sound:x.mp3]"
     " <img src=x onerror=alert(1)>"
 )
+
+
+@pytest.mark.parametrize("hostile", [False, True])
+def test_no_field_has_a_tag_genanki_would_call_unescaped(hostile):
+    """genanki's search for unescaped tags is left out of writing the deck: it would find none."""
+    bank = check(CONTENT).bank
+    if hostile:
+        question = make_question(
+            1,
+            question=HOSTILE + " a < b > c <",
+            answer=HOSTILE + "\n\n<b>bold</b> 1 <2 and 3> 2 `<x>`",
+            summary=HOSTILE,
+            key_points=(KeyPointGroup("hostile", "<t>", (HOSTILE, "a <b", "**<key>** c"), cloze=True),),
+            follow_ups=(FollowUp(HOSTILE, HOSTILE),),
+            pitfalls=(HOSTILE,),
+        )
+        bank = make_bank([question])
+    plan = anki_renderer.plan_deck(bank, RenderOptions(TEMPLATES, EPOCH))
+    fields = [field for deck in plan.decks for note in deck.notes for field in note.fields]
+    assert len(fields) >= 28  # a question note and a cloze note at least
+    assert [genanki.Note._find_invalid_html_tags_in_field(field) for field in fields] == [[]] * len(fields)
 
 
 def test_hostile_text_is_escaped_and_cannot_make_clozes(collection, tmp_path):
