@@ -833,7 +833,7 @@ def _html(html: Markup) -> str:
 @functools.lru_cache(maxsize=4096)
 def _highlight(code: str, language: str) -> _AnkiReady:
     """Return an example highlighted and escaped for Anki: code is full of brackets, and examples recur."""
-    return _AnkiReady(_anki_escape(str(markup.highlight(code, language))))
+    return _AnkiReady(_html(markup.highlight(code, language)))
 
 
 @functools.lru_cache(maxsize=4096)

@@ -72,6 +72,7 @@ def render_cheatsheet(bank: Bank, stem: str, options: RenderOptions) -> Rendered
         del document  # before the next layout, not after it: a large sheet's boxes take hundreds of MB
         pdf.release()
         document = _layout(bank, options, {})
+    _label_continued(document, bank, options)  # only the layout that is kept
     name = f"{stem}-cheatsheet.pdf"
     pages = len(document.pages)
     warnings: list[Problem] = [*fonts.missing_glyphs(document, bank)]
@@ -85,10 +86,8 @@ def render_cheatsheet(bank: Bank, stem: str, options: RenderOptions) -> Rendered
 
 
 def _layout(bank: Bank, options: RenderOptions, snippets: dict[str, tuple[str, str]]):
-    """Lay the sheet out once and label each part of a question that starts a column after a break."""
-    document = pdf.layout(_html(bank, options, snippets), templates=options.templates, content=bank.root)
-    _label_continued(document, bank, options)
-    return document
+    """Lay the sheet out, once: every part of a question already has room for its label."""
+    return pdf.layout(_html(bank, options, snippets), templates=options.templates, content=bank.root)
 
 
 def cheatsheet_html(bank: Bank, options: RenderOptions) -> str:
@@ -191,9 +190,9 @@ def _label_continued(document, bank: Bank, options: RenderOptions) -> None:
     html = _html(bank, options, {}, labels=[number for number, _ in parts])
     page = pdf.layout(html, templates=options.templates, content=bank.root, font_config=document.font_config)
     labels = [
-        (question, label)
-        for _, (question, *_) in _fragments(page)
-        for label in question.children
+        (fragments[0], label)  # an empty question never breaks
+        for _, fragments in _fragments(page)
+        for label in fragments[0].children
         if _has_class(label, "continued")
     ]
     if len(labels) != len(parts):  # a template without the labels' page
